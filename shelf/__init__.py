@@ -1,0 +1,1 @@
+"""Shelf: a self-hosted cloud marketplace for virtual-machine image products."""

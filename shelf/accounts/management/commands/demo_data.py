@@ -1,0 +1,42 @@
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from shelf.accounts.models import User
+from shelf.accounts.services import buyer_signup, operator_create, provider_signup
+
+DEMO_PASSWORD = "shelf-demo"  # noqa: S105 - documented demo credential, refused in production
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (alice and bob in two provider organisations, operator olivia, buyer bruce)."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Demo users are never created when SHELF_ENV=production.")
+        with transaction.atomic():
+            self._ensure_demo_users()
+        self.stdout.write(
+            f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), olivia (operator), bruce (buyer)."
+        )
+
+    def _ensure_demo_users(self):
+        # The demo password is weaker than the policy allows, so it is set directly after creation.
+        providers = [("alice", "Alice Images Ltd."), ("bob", "Bob Cloud Software")]
+        for username, org_name in providers:
+            if not User.objects.filter(username=username).exists():
+                user, _org = provider_signup(
+                    username=username,
+                    email=f"{username}@example.com",
+                    password=secrets.token_urlsafe(16),
+                    organization_name=org_name,
+                )
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+        for username, create in (("olivia", operator_create), ("bruce", buyer_signup)):
+            if not User.objects.filter(username=username).exists():
+                user = create(username=username, email=f"{username}@example.com", password=secrets.token_urlsafe(16))
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])

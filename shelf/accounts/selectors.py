@@ -1,0 +1,50 @@
+"""Reads that carry an access rule: what a user may see of accounts."""
+
+from django.db.models import QuerySet
+
+from shelf.accounts.models import ApiToken, Organization, User
+
+
+def organizations_for(user: User) -> QuerySet[Organization]:
+    if not user.is_authenticated or not user.is_provider:
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user=user).distinct()
+
+
+def tokens_for(user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
+
+
+def organization_for_write(user: User, slug: str | None) -> Organization:
+    """The organisation a provider acts for: the one named, or its only one.
+
+    Raises RuleViolations on the `organization` field, never leaking other organisations' names.
+    """
+    from django.utils.translation import gettext as _
+
+    from shelf.errors import RuleViolations, Violation
+
+    organizations = organizations_for(user)
+    if slug:
+        organization = organizations.filter(slug=slug).first()
+        if organization is None:
+            raise RuleViolations(
+                [
+                    Violation(
+                        "organization",
+                        "unknown",
+                        _("You are not a member of organisation “%(slug)s”.") % {"slug": slug},
+                    )
+                ]
+            )
+        return organization
+    choices = list(organizations[:2])
+    if len(choices) == 1:
+        return choices[0]
+    if not choices:
+        raise RuleViolations(
+            [Violation("organization", "none", _("You are not a member of any provider organisation."))]
+        )
+    raise RuleViolations(
+        [Violation("organization", "required", _("You belong to several organisations: say which one (its slug)."))]
+    )

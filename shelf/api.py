@@ -1,0 +1,113 @@
+"""The one NinjaAPI: authentication, the single error shape, and every app's router under /api/v1/."""
+
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from shelf.accounts.services import token_authenticate
+from shelf.errors import Conflict, RuleViolations, TooLarge
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Shelf API",
+    version="1",
+    description="Self-hosted cloud marketplace for VM image products. "
+    'Errors always have the shape {"errors": [{"field", "code", "message"}]}.',
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def error_body(*errors: dict) -> dict:
+    return {"errors": list(errors)}
+
+
+def _field_from_loc(loc) -> str:
+    # pydantic locations look like ("body", "payload", "title") or ("query", "status").
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form", "file")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(RuleViolations)
+def on_rule_violations(request, exc: RuleViolations):
+    return api.create_response(request, error_body(*(v.as_dict() for v in exc.violations)), status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_errors(request, exc: NinjaValidationError):
+    errors = [
+        {
+            "field": _field_from_loc(err.get("loc", ())),
+            "code": err.get("type", "invalid"),
+            "message": err.get("msg", ""),
+        }
+        for err in exc.errors
+    ]
+    return api.create_response(request, error_body(*errors), status=422)
+
+
+@api.exception_handler(Conflict)
+def on_conflict(request, exc: Conflict):
+    return api.create_response(
+        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=409
+    )
+
+
+@api.exception_handler(TooLarge)
+def on_too_large(request, exc: TooLarge):
+    return api.create_response(
+        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=413
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(
+        request, error_body({"field": None, "code": "not_found", "message": "Not found."}), status=404
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    return api.create_response(
+        request,
+        error_body(
+            {
+                "field": None,
+                "code": "unauthenticated",
+                "message": "Send a valid token as 'Authorization: Bearer <token>'.",
+            }
+        ),
+        status=401,
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return api.create_response(
+        request,
+        error_body({"field": None, "code": f"http_{exc.status_code}", "message": str(exc)}),
+        status=exc.status_code,
+    )
+
+
+def _mount_routers() -> None:
+    from shelf.accounts.api import router as accounts_router
+    from shelf.catalog.api import router as catalog_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/", catalog_router)
+
+
+_mount_routers()

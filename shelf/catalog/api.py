@@ -1,0 +1,49 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from ninja import Router
+
+from shelf.accounts.selectors import organization_for_write
+from shelf.catalog import rules
+from shelf.catalog.schemas import AgreementIn, AgreementOut, CategoryOut, RegionOut
+from shelf.catalog.selectors import agreements_for, category_tree, regions_active
+from shelf.catalog.services import agreement_create
+from shelf.errors import RuleViolations, raise_if
+
+router = Router(tags=["catalog"])
+
+
+@router.get("/regions", response=list[RegionOut])
+def region_list(request):
+    return regions_active()
+
+
+@router.get("/categories", response=list[CategoryOut])
+def category_list(request):
+    return [{"slug": c.slug, "name_zh": c.name_zh, "name_en": c.name_en, "children": c.leaves} for c in category_tree()]
+
+
+@router.get("/agreements", response=list[AgreementOut])
+def agreement_list(request):
+    return agreements_for(request.user)
+
+
+@router.get("/agreements/{agreement_id}", response=AgreementOut)
+def agreement_detail(request, agreement_id: int):
+    return get_object_or_404(agreements_for(request.user), pk=agreement_id)
+
+
+@router.post("/agreements", response={201: AgreementOut})
+def agreement_new(request, payload: AgreementIn):
+    """Providers create their organisation's agreement; operators create templates."""
+    user = request.user
+    if not (user.is_provider or user.is_operator):
+        raise Http404
+    violations, organization = [], None
+    if user.is_provider:
+        try:
+            organization = organization_for_write(user, payload.organization)
+        except RuleViolations as exc:
+            violations += exc.violations
+    # Report the organisation and the agreement's own rules together.
+    raise_if(violations + rules.agreement_violations(title=payload.title, body=payload.body))
+    return 201, agreement_create(actor=user, organization=organization, title=payload.title, body=payload.body)

@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from ninja import Schema
+
+
+class RegionOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class CategoryLeafOut(Schema):
+    slug: str
+    name_zh: str
+    name_en: str
+
+
+class CategoryOut(CategoryLeafOut):
+    children: list[CategoryLeafOut]
+
+
+class AgreementIn(Schema):
+    title: str | None = None
+    body: str | None = None
+    organization: str | None = None
+
+
+class AgreementOut(Schema):
+    id: int
+    title: str
+    body: str
+    is_template: bool
+    organization: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_organization(obj) -> str | None:
+        return obj.organization.slug if obj.organization_id else None

@@ -1,0 +1,30 @@
+"""Reads of reference data and agreements, filtered by what the user may see."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from shelf.accounts.models import User
+from shelf.accounts.selectors import organizations_for
+from shelf.catalog.models import Agreement, Category, Region
+
+
+def regions_active() -> QuerySet[Region]:
+    return Region.objects.filter(is_active=True)
+
+
+def category_tree() -> QuerySet[Category]:
+    """Active top-level categories with their active leaves prefetched as `leaves`."""
+    return Category.objects.filter(parent__isnull=True, is_active=True).prefetch_related(
+        Prefetch("children", queryset=Category.objects.filter(is_active=True), to_attr="leaves")
+    )
+
+
+def agreements_for(user: User) -> QuerySet[Agreement]:
+    """Active templates for everyone; a provider also sees its organisations' own; operators see all."""
+    templates = Q(organization__isnull=True)
+    if user.is_authenticated and user.is_provider:
+        return Agreement.objects.filter(templates | Q(organization__in=organizations_for(user))).select_related(
+            "organization"
+        )
+    if user.is_authenticated and user.is_operator:
+        return Agreement.objects.select_related("organization")
+    return Agreement.objects.filter(templates, is_active=True)

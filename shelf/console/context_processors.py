@@ -1,0 +1,34 @@
+"""Navigation per role. A page is listed here only once it works."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+NAVIGATION = {
+    "provider": [
+        (_("Overview"), "console:provider_home"),
+        (_("Agreements"), "console:provider_agreements"),
+    ],
+    "operator": [
+        (_("Overview"), "console:operator_home"),
+        (_("Regions"), "console:operator_regions"),
+        (_("Categories"), "console:operator_categories"),
+        (_("Agreement templates"), "console:operator_agreements"),
+    ],
+    "buyer": [
+        (_("Overview"), "console:buyer_home"),
+    ],
+}
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    current = request.path
+    items = []
+    for label, name in NAVIGATION.get(user.kind, []):
+        url = reverse(name)
+        items.append(
+            {"label": label, "url": url, "active": current == url or (current.startswith(url) and url.count("/") > 2)}
+        )
+    return {"nav_items": items}

@@ -1,0 +1,72 @@
+"""Run the web server and the background worker together: the one-command local setup.
+
+At scale, run gunicorn and N `db_worker` processes separately instead; this command
+only supervises the two for a single machine and stops both on Ctrl-C.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Shelf on HOST:PORT with gunicorn and run one background worker beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("SHELF_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("SHELF_WEB_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("SHELF_WEB_THREADS", "8")))
+
+    def handle(self, *args, bind, workers, threads, **options):
+        python = sys.executable
+        manage = [python, os.path.abspath(sys.argv[0])]
+        children = [
+            subprocess.Popen([*manage, "db_worker", "--queue-name", "*", "--interval", "0.5"]),
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "shelf.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    str(workers),
+                    "--threads",
+                    str(threads),
+                    "--timeout",
+                    "600",
+                    "--access-logfile",
+                    "-",
+                ]
+            ),
+        ]
+        self.stdout.write(self.style.SUCCESS(f"Shelf is running on http://{bind}/ (Ctrl-C stops it)."))
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        if not stopping:
+            self.stderr.write("A child process exited; Shelf stopped.")
+            sys.exit(1)

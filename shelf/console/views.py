@@ -1,0 +1,193 @@
+"""Thin web views for the console shell: each parses, calls one service or selector, and renders."""
+
+from django.contrib import messages
+from django.forms.models import model_to_dict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from shelf.accounts.access import buyer_required, operator_required, provider_required
+from shelf.accounts.selectors import organization_for_write, organizations_for
+from shelf.audit.models import AuditEvent
+from shelf.catalog.forms import AgreementForm, CategoryForm, RegionForm, TemplateForm
+from shelf.catalog.models import Agreement, Category, Region
+from shelf.catalog.selectors import agreements_for
+from shelf.catalog.services import agreement_create, agreement_update, category_save, region_save
+from shelf.console.forms import add_violations
+from shelf.errors import RuleViolations
+
+HOME_BY_KIND = {"provider": "console:provider_home", "operator": "console:operator_home", "buyer": "console:buyer_home"}
+
+
+def home(request):
+    if request.user.is_authenticated and request.user.kind in HOME_BY_KIND:
+        return redirect(HOME_BY_KIND[request.user.kind])
+    return render(request, "console/landing.html")
+
+
+def _save_form(request, form, save, success_url, template, context):
+    """Run `save(form.cleaned_data)`; on rule violations show them next to the fields, keeping the input."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            obj = save(form.cleaned_data)
+        except RuleViolations as exc:
+            add_violations(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(success_url(obj))
+    return render(request, template, {"form": form, **context})
+
+
+# Provider console
+
+
+@provider_required
+def provider_home(request):
+    return render(request, "console/provider_home.html", {"organizations": organizations_for(request.user)})
+
+
+@provider_required
+def provider_agreements(request):
+    agreements = agreements_for(request.user)
+    return render(
+        request,
+        "console/provider_agreements.html",
+        {
+            "own": agreements.filter(organization__isnull=False),
+            "templates": agreements.filter(organization__isnull=True, is_active=True),
+        },
+    )
+
+
+@provider_required
+def provider_agreement_new(request):
+    organizations = organizations_for(request.user)
+
+    def save(data):
+        organization = organization_for_write(request.user, request.POST.get("organization") or None)
+        return agreement_create(actor=request.user, organization=organization, **data)
+
+    return _save_form(
+        request,
+        AgreementForm(request.POST or None),
+        save,
+        lambda a: reverse("console:provider_agreement", args=[a.pk]),
+        "console/agreement_form.html",
+        {"organizations": organizations, "title": _("New service agreement")},
+    )
+
+
+@provider_required
+def provider_agreement_detail(request, agreement_id: int):
+    agreement = get_object_or_404(agreements_for(request.user), pk=agreement_id)
+    return render(
+        request,
+        "console/agreement_detail.html",
+        {"agreement": agreement, "audit_events": AuditEvent.objects.for_object(agreement)},
+    )
+
+
+# Operator console
+
+
+@operator_required
+def operator_home(request):
+    return render(
+        request,
+        "console/operator_home.html",
+        {
+            "region_count": Region.objects.count(),
+            "category_count": Category.objects.count(),
+            "template_count": Agreement.objects.filter(organization__isnull=True).count(),
+            "recent_events": AuditEvent.objects.select_related("target_type")[:15],
+        },
+    )
+
+
+@operator_required
+def operator_regions(request):
+    return render(request, "console/operator_regions.html", {"regions": Region.objects.all()})
+
+
+@operator_required
+def operator_region_edit(request, region_id: int | None = None):
+    region = get_object_or_404(Region, pk=region_id) if region_id else None
+    initial = model_to_dict(region) if region else None
+    return _save_form(
+        request,
+        RegionForm(request.POST or None, initial=initial),
+        lambda data: region_save(actor=request.user, region=region, **data),
+        lambda r: reverse("console:operator_regions"),
+        "console/reference_form.html",
+        {
+            "title": _("Region"),
+            "object": region,
+            "audit_events": AuditEvent.objects.for_object(region) if region else [],
+        },
+    )
+
+
+@operator_required
+def operator_categories(request):
+    return render(
+        request,
+        "console/operator_categories.html",
+        {"tops": Category.objects.filter(parent__isnull=True).prefetch_related("children")},
+    )
+
+
+@operator_required
+def operator_category_edit(request, category_id: int | None = None):
+    category = get_object_or_404(Category, pk=category_id) if category_id else None
+    initial = model_to_dict(category) if category else None
+    return _save_form(
+        request,
+        CategoryForm(request.POST or None, initial=initial),
+        lambda data: category_save(actor=request.user, category=category, **data),
+        lambda c: reverse("console:operator_categories"),
+        "console/reference_form.html",
+        {
+            "title": _("Category"),
+            "object": category,
+            "audit_events": AuditEvent.objects.for_object(category) if category else [],
+        },
+    )
+
+
+@operator_required
+def operator_agreements(request):
+    return render(
+        request, "console/operator_agreements.html", {"templates": Agreement.objects.filter(organization__isnull=True)}
+    )
+
+
+@operator_required
+def operator_agreement_edit(request, agreement_id: int | None = None):
+    agreement = get_object_or_404(Agreement, pk=agreement_id, organization__isnull=True) if agreement_id else None
+    initial = model_to_dict(agreement) if agreement else None
+
+    def save(data):
+        if agreement is None:
+            return agreement_create(actor=request.user, organization=None, title=data["title"], body=data["body"])
+        return agreement_update(actor=request.user, agreement=agreement, **data)
+
+    return _save_form(
+        request,
+        TemplateForm(request.POST or None, initial=initial),
+        save,
+        lambda a: reverse("console:operator_agreements"),
+        "console/reference_form.html",
+        {
+            "title": _("Agreement template"),
+            "object": agreement,
+            "audit_events": AuditEvent.objects.for_object(agreement) if agreement else [],
+        },
+    )
+
+
+# Buyer area
+
+
+@buyer_required
+def buyer_home(request):
+    return render(request, "console/buyer_home.html")
