@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk chromium
 APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk chromium
 
-.PHONY: run test lint bench venv system-deps migrate demo clean
+.PHONY: run test lint bench venv system-deps migrate demo clean openapi
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,6 @@ bench: system-deps venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+openapi: venv
+	$(BIN)/python manage.py export_openapi > docs/openapi.json

@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from shelf.accounts.models import Membership
 from shelf.accounts.schemas import LoginTokenIn, MeOut, TokenCreatedOut, TokenIn, TokenOut
@@ -34,7 +34,7 @@ def token_list(request):
 @router.post("/tokens", response={201: TokenCreatedOut})
 def token_new(request, payload: TokenIn):
     token, raw = token_create(user=request.user, name=payload.name or "")
-    return 201, {**TokenOut.from_orm(token).dict(), "token": raw}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 
 
 @router.post("/auth/token", response={201: TokenCreatedOut}, auth=None)
@@ -44,7 +44,7 @@ def token_login(request, payload: LoginTokenIn):
     if user is None:
         raise RuleViolations([Violation("password", "invalid_credentials", _("Wrong username or password."))])
     token, raw = token_create(user=user, name=payload.name or "shelf CLI")
-    return 201, {**TokenOut.from_orm(token).dict(), "token": raw}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut)

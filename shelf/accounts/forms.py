@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class BuyerSignupForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
-    email = forms.EmailField(label=_("Email"))
+    email = forms.CharField(label=_("Email"))
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
 
 

@@ -1,6 +1,6 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from ninja import Router
+from ninja import Router, Status
 
 from shelf.accounts.selectors import organization_for_write
 from shelf.catalog import rules
@@ -46,4 +46,4 @@ def agreement_new(request, payload: AgreementIn):
             violations += exc.violations
     # Report the organisation and the agreement's own rules together.
     raise_if(violations + rules.agreement_violations(title=payload.title, body=payload.body))
-    return 201, agreement_create(actor=user, organization=organization, title=payload.title, body=payload.body)
+    return Status(201, agreement_create(actor=user, organization=organization, title=payload.title, body=payload.body))

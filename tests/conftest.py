@@ -1,0 +1,91 @@
+import os
+
+import pytest
+from django.test import Client
+
+from shelf.accounts.models import User
+from shelf.accounts.services import buyer_signup, operator_create, provider_signup, token_create
+
+PASSWORD = "correct-Horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    """Every test gets its own data directory, so storage written by one test never leaks into another."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return provider_signup(username="alice", email="alice@example.com", password=PASSWORD, organization_name="Alice Images")[0]
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return provider_signup(username="bob", email="bob@example.com", password=PASSWORD, organization_name="Bob Cloud")[0]
+
+
+@pytest.fixture
+def olivia(db) -> User:
+    return operator_create(username="olivia", email="olivia@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def bruce(db) -> User:
+    return buyer_signup(username="bruce", email="bruce@example.com", password=PASSWORD)
+
+
+class ApiClient:
+    """Django's test client speaking JSON to /api/v1 with a bearer token."""
+
+    def __init__(self, user: User | None):
+        self.client = Client()
+        self.headers = {}
+        if user is not None:
+            _token, raw = token_create(user=user, name="tests")
+            self.token = raw
+            self.headers["Authorization"] = f"Bearer {raw}"
+
+    def _call(self, method: str, path: str, json=None, **kwargs):
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        if json is not None:
+            kwargs.update(data=json, content_type="application/json")
+        return getattr(self.client, method)(url, headers=self.headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self._call("get", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self._call("post", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self._call("patch", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self._call("put", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
+
+@pytest.fixture
+def api():
+    """`api(user)` returns a JSON client authenticated as user (or anonymous with None)."""
+    return ApiClient
+
+
+def web_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def web():
+    return web_client
+
+
+def pytest_configure(config):
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make are still sync.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
