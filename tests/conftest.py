@@ -16,6 +16,19 @@ def _data_dir(settings, tmp_path):
     settings.DATA_DIR.mkdir()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database, seeded rows included; put the reference data back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        from django.apps import apps
+
+        from shelf.catalog.reference import seed
+
+        request.getfixturevalue("transactional_db")
+        seed(apps)
+
+
 @pytest.fixture
 def alice(db) -> User:
     return provider_signup(username="alice", email="alice@example.com", password=PASSWORD, organization_name="Alice Images")[0]
