@@ -105,9 +105,11 @@ def on_http_error(request, exc: HttpError):
 def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.catalog.api import router as catalog_router
+    from shelf.images.api import router as images_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", catalog_router)
+    api.add_router("/", images_router)
 
 
 _mount_routers()

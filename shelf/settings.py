@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "shelf.audit",
     "shelf.accounts",
     "shelf.catalog",
+    "shelf.images",
     "shelf.console",
 ]
 
@@ -175,3 +176,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SHELF_LOG_LEVEL", "INFO")},
 }
+SHELF_STORAGE = os.environ.get("SHELF_STORAGE", "shelf.storage.local.LocalStorage")
+
+# Images: limits of the import pipeline.
+SHELF_IMAGE_QUOTA_BYTES = int(os.environ.get("SHELF_IMAGE_QUOTA_BYTES", str(1024**4)))  # per organisation, 1 TiB
+SHELF_IMAGE_MAX_VIRTUAL_SIZE = int(os.environ.get("SHELF_IMAGE_MAX_VIRTUAL_SIZE", str(2 * 1024**4)))  # 2 TiB
+SHELF_UPLOAD_CHUNK_MAX = int(os.environ.get("SHELF_UPLOAD_CHUNK_MAX", str(64 * 1024**2)))  # one PUT, 64 MiB
+SHELF_UPLOAD_EXPIRY_HOURS = int(os.environ.get("SHELF_UPLOAD_EXPIRY_HOURS", "168"))

@@ -36,6 +36,9 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
+    image_quota_bytes = models.BigIntegerField(
+        _("image storage quota (bytes)"), null=True, blank=True, help_text=_("Empty: the site default.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="organizations")
 
@@ -46,6 +49,10 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def image_quota(self) -> int:
+        return self.image_quota_bytes if self.image_quota_bytes is not None else settings.SHELF_IMAGE_QUOTA_BYTES
 
 
 class Membership(models.Model):

@@ -1,0 +1,229 @@
+"""`shelf image ...`: import (resumable, with progress), list, show, copy, delete."""
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from shelf.cli import config as cli_config
+from shelf.cli.client import ApiError
+from shelf.cli.output import api_session, err, human_size, out
+
+app = typer.Typer(help="Custom images: import, copy, list, delete.", no_args_is_help=True)
+
+CHUNK = 8 * 1024 * 1024
+RETRIES = 6
+TERMINAL = {"available", "failed"}
+
+
+def _state_path() -> Path:
+    return cli_config.config_path().with_name("uploads.json")
+
+
+def _load_state() -> dict:
+    try:
+        return json.loads(_state_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(state: dict) -> None:
+    path = _state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)
+
+
+def _upload_key(url: str, path: Path, region: str) -> str:
+    # The same file (by identity and modification time) to the same server and region resumes the same import.
+    st = path.stat()
+    return f"{url}|{region}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _hash_prefix(fh, upto: int, progress: Progress, task) -> "hashlib._Hash":
+    digest = hashlib.sha256()
+    fh.seek(0)
+    left = upto
+    while left:
+        data = fh.read(min(CHUNK, left))
+        if not data:
+            break
+        digest.update(data)
+        left -= len(data)
+        progress.update(task, advance=len(data))
+    return digest
+
+
+def _print_image(image: dict) -> None:
+    table = Table(show_header=False, box=None)
+    for label, key in (("id", "id"), ("name", "name"), ("region", "region"), ("format", "format"), ("status", "status")):
+        table.add_row(label, str(image[key]))
+    table.add_row("virtual size", human_size(image["virtual_size"]))
+    table.add_row("stored size", human_size(image["stored_size"]))
+    table.add_row("sha256", image["sha256"] or "-")
+    if image["failure_reason"]:
+        table.add_row("[red]failed because[/]", f"[red]{image['failure_reason']}[/]")
+    out.print(table)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The disk image file."),
+    region: str = typer.Option(..., "--region", "-r", help="Region code, see `shelf regions`."),
+    name: str = typer.Option(..., "--name", "-n", help="Image name shown in the console."),
+    disk_format: str = typer.Option(None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected from the content if omitted)."),
+    description: str = typer.Option("", help="Free text for your team."),
+    organization: str = typer.Option(None, help="Organisation slug, if you belong to several."),
+    wait: bool = typer.Option(True, help="Wait until the server has validated the image."),
+):
+    """Upload an image in resumable chunks; rerun the same command to resume after an interruption."""
+    conf = cli_config.load()
+    if disk_format is None:
+        from shelf.images.inspection import sniff_format
+
+        disk_format = sniff_format(file) or "raw"
+        out.print(f"Detected format: [bold]{disk_format}[/]")
+    size = file.stat().st_size
+    key = _upload_key(conf.url, file, region)
+    state = _load_state()
+    with api_session(conf) as api:
+        image_id, received = state.get(key), 0
+        if image_id:
+            try:
+                received = api.get(f"/images/{image_id}/upload")["received"]
+                out.print(f"Resuming import {image_id} at {human_size(received)}.")
+            except ApiError:
+                image_id = None  # finished, cancelled or gone: start over
+        if not image_id:
+            created = api.post("/images", json={
+                "name": name, "region": region, "format": disk_format, "size": size,
+                "description": description, "organization": organization,
+            })
+            image_id = created["id"]
+            state[key] = image_id
+            _save_state(state)
+        upload_path = f"/images/{image_id}/upload"
+        chunk = min(CHUNK, api.get(upload_path)["chunk_max"])
+        progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=out, transient=False,
+        )
+        try:
+            with progress, open(file, "rb") as fh:
+                task = progress.add_task(file.name, total=size)
+                digest = _hash_prefix(fh, received, progress, task)
+                offset = received
+                while offset < size:
+                    fh.seek(offset)
+                    data = fh.read(chunk)
+                    received = _send_chunk(api, upload_path, offset, data, size)
+                    if received == offset + len(data):
+                        digest.update(data)
+                        progress.update(task, advance=len(data))
+                    else:
+                        # The server holds another amount than this chunk implies: rehash the file up to it.
+                        progress.reset(task, total=size)
+                        digest = _hash_prefix(fh, received, progress, task)
+                    offset = received
+            image = api.post(f"{upload_path}/complete", json={"sha256": digest.hexdigest()})
+        except KeyboardInterrupt:
+            err.print(f"\nInterrupted. Run the same command again to resume import {image_id}.")
+            raise typer.Exit(130) from None
+        state.pop(key, None)
+        _save_state(state)
+        out.print(f"Uploaded; the server is validating image [bold]{image_id}[/].")
+        if wait:
+            image = _wait(api, image_id)
+            _print_image(image)
+            if image["status"] == "failed":
+                raise typer.Exit(1)
+    out.print(image_id)
+
+
+def _send_chunk(api, upload_path: str, offset: int, data: bytes, size: int) -> int:
+    """PUT one chunk, retrying dropped connections and server errors; returns how many bytes the server holds."""
+    for attempt in range(RETRIES):
+        try:
+            response = api.request(
+                "PUT", upload_path, content=data,
+                headers={"Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}",
+                         "Content-Type": "application/octet-stream"},
+            )
+            return response.json()["received"]
+        except (httpx.TransportError, ApiError) as exc:
+            retryable = isinstance(exc, httpx.TransportError) or exc.status >= 500 or (
+                exc.status == 409 and exc.errors[0].get("code") == "offset_mismatch")
+            if not retryable or attempt == RETRIES - 1:
+                raise
+            time.sleep(min(2**attempt, 20))
+            try:
+                received = api.get(upload_path)["received"]
+            except (httpx.TransportError, ApiError):
+                continue
+            if received != offset:
+                return received  # the chunk landed before the connection dropped, or the server wants another offset
+    raise AssertionError("unreachable")
+
+
+def _wait(api, image_id: str, timeout: float = 3600) -> dict:
+    deadline = time.monotonic() + timeout
+    with out.status("Validating…"):
+        while True:
+            image = api.get(f"/images/{image_id}")
+            if image["status"] in TERMINAL or time.monotonic() > deadline:
+                return image
+            time.sleep(1)
+
+
+@app.command("list")
+def list_(region: str = typer.Option(None, "--region", "-r"), status: str = typer.Option(None)):
+    """List your organisations' images."""
+    params = {k: v for k, v in {"region": region, "status": status}.items() if v}
+    with api_session() as api:
+        images = api.get("/images", params=params)
+    table = Table("id", "name", "region", "format", "status", "virtual size", "sha256")
+    for image in images:
+        status_text = image["status"] if image["status"] != "failed" else f"[red]failed[/]: {image['failure_reason']}"
+        table.add_row(image["id"], image["name"], image["region"], image["format"], status_text,
+                      human_size(image["virtual_size"]), (image["sha256"] or "-")[:16])
+    out.print(table)
+
+
+@app.command()
+def show(image_id: str):
+    """Show one image."""
+    with api_session() as api:
+        _print_image(api.get(f"/images/{image_id}"))
+
+
+@app.command()
+def copy(
+    image_id: str,
+    region: str = typer.Option(..., "--region", "-r", help="Target region."),
+    wait: bool = typer.Option(True, help="Wait until the copy is available."),
+):
+    """Copy an available image to another region; the copy is verified by checksum."""
+    with api_session() as api:
+        copy = api.post(f"/images/{image_id}/copy", json={"region": region})
+        out.print(f"Copying to {region} as image [bold]{copy['id']}[/].")
+        if wait:
+            copy = _wait(api, copy["id"])
+            _print_image(copy)
+            if copy["status"] == "failed":
+                raise typer.Exit(1)
+    out.print(copy["id"])
+
+
+@app.command()
+def delete(image_id: str):
+    """Delete an image and its data (refused while a product sells it)."""
+    with api_session() as api:
+        api.request("DELETE", f"/images/{image_id}")
+    out.print(f"Deleted {image_id}.")

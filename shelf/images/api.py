@@ -1,0 +1,149 @@
+"""Image import over HTTP. The upload protocol (also in docs/images.md):
+
+1. POST /images {name, region, format, size?, sha256?} → 201 with `upload.url`
+2. PUT upload.url with `Content-Range: bytes START-END/TOTAL` (TOTAL may be *) and the raw bytes,
+   in order, each at most `upload.chunk_max` bytes. A repeated chunk is acknowledged, not rewritten.
+3. GET upload.url → `received`: after an interruption, continue from that byte.
+4. POST upload.url + /complete {sha256} → the image is `validating`; poll GET /images/{id}.
+"""
+
+import re
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import Router, Status
+
+from shelf.accounts.selectors import organization_for_write
+from shelf.errors import Conflict, RuleViolations, TooLarge, Violation
+from shelf.images.models import Image
+from shelf.images.schemas import CompleteIn, CopyIn, ImageIn, ImageOut, UploadOut
+from shelf.images.selectors import images_for, images_owned_by
+from shelf.images.services import (
+    image_copy_start,
+    image_delete,
+    image_import_abort,
+    image_import_complete,
+    image_import_start,
+    image_upload_chunk,
+)
+
+router = Router(tags=["images"])
+CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+def _out(request, image: Image) -> dict:
+    data = {
+        "id": image.id, "name": image.name, "organization": image.organization.slug, "region": image.region.code,
+        "format": image.disk_format, "status": image.status, "description": image.description, "os_hint": image.os_hint,
+        "virtual_size": image.virtual_size, "stored_size": image.stored_size, "sha256": image.sha256,
+        "failure_code": image.failure_code, "failure_reason": image.failure_reason,
+        "source_image": image.source_image_id, "created_at": image.created_at, "available_at": image.available_at,
+        "upload": None,
+    }
+    upload = getattr(image, "upload", None) if image.status == Image.Status.IMPORTING else None
+    if upload is not None:
+        data["upload"] = _upload_out(image, upload)
+    return data
+
+
+def _upload_out(image: Image, upload) -> dict:
+    return {
+        "url": reverse("api:image_upload", kwargs={"image_id": image.id}),
+        "received": upload.received,
+        "size": upload.expected_size,
+        "chunk_max": settings.SHELF_UPLOAD_CHUNK_MAX,
+    }
+
+
+def _owned(request, image_id) -> Image:
+    return get_object_or_404(images_owned_by(request.user).select_related("upload"), pk=image_id)
+
+
+@router.post("/images", response={201: ImageOut})
+def image_create(request, payload: ImageIn):
+    if not request.user.is_provider:
+        raise Http404
+    organization = organization_for_write(request.user, payload.organization)
+    image = image_import_start(
+        actor=request.user, organization=organization, name=payload.name, region_code=payload.region,
+        disk_format=payload.format, size=payload.size, sha256=payload.sha256 or "",
+        description=payload.description or "", os_hint=payload.os_hint or "",
+    )
+    return Status(201, _out(request, image))
+
+
+@router.get("/images", response=list[ImageOut])
+def image_list(request, region: str | None = None, status: str | None = None):
+    images = images_for(request.user).select_related("upload")
+    if region:
+        images = images.filter(region__code=region)
+    if status:
+        images = images.filter(status=status)
+    return [_out(request, image) for image in images]
+
+
+@router.get("/images/{uuid:image_id}", response=ImageOut)
+def image_detail(request, image_id):
+    return _out(request, get_object_or_404(images_for(request.user).select_related("upload"), pk=image_id))
+
+
+@router.delete("/images/{uuid:image_id}", response={204: None})
+def image_remove(request, image_id):
+    image_delete(actor=request.user, image=_owned(request, image_id))
+    return Status(204, None)
+
+
+@router.get("/images/{uuid:image_id}/upload", response=UploadOut, url_name="image_upload")
+def upload_status(request, image_id):
+    image = _owned(request, image_id)
+    upload = getattr(image, "upload", None)
+    if upload is None:
+        raise Http404
+    return _upload_out(image, upload)
+
+
+@router.put("/images/{uuid:image_id}/upload", response=UploadOut)
+def upload_chunk(request, image_id):
+    """Send bytes START..END of the file, in order; the body is streamed to storage, never held in memory."""
+    image = _owned(request, image_id)
+    match = CONTENT_RANGE_RE.match(request.headers.get("Content-Range", ""))
+    if not match:
+        raise RuleViolations([Violation("content_range", "invalid", _(
+            "Send a Content-Range header like “bytes 0-1048575/5368709120” (the total may be *)."))])
+    start, end = int(match[1]), int(match[2])
+    total = None if match[3] == "*" else int(match[3])
+    length = end - start + 1
+    if end < start or (total is not None and end >= total):
+        raise RuleViolations([Violation("content_range", "invalid", _("The Content-Range is not a valid byte range."))])
+    if length > settings.SHELF_UPLOAD_CHUNK_MAX:
+        raise TooLarge(_("A chunk is at most %(max)d bytes.") % {"max": settings.SHELF_UPLOAD_CHUNK_MAX},
+                       code="chunk_too_large", field="content_range")
+    if int(request.headers.get("Content-Length") or -1) != length:
+        raise RuleViolations([Violation("content_range", "length_mismatch", _(
+            "Content-Length must equal the size of the Content-Range."))])
+    image_upload_chunk(actor=request.user, image=image, start=start, length=length, total=total, body=request)
+    image.refresh_from_db()
+    return _upload_out(image, image.upload)
+
+
+@router.post("/images/{uuid:image_id}/upload/complete", response=ImageOut)
+def upload_complete(request, image_id, payload: CompleteIn):
+    image = image_import_complete(actor=request.user, image=_owned(request, image_id), sha256=payload.sha256 or "")
+    return _out(request, image)
+
+
+@router.delete("/images/{uuid:image_id}/upload", response=ImageOut)
+def upload_cancel(request, image_id):
+    image = _owned(request, image_id)
+    if image.status != Image.Status.IMPORTING:
+        raise Conflict(_("Only an importing image can be cancelled."), code="not_importing")
+    return _out(request, image_import_abort(actor=request.user, image=image, code="cancelled", reason=_("The upload was cancelled.")))
+
+
+@router.post("/images/{uuid:image_id}/copy", response={202: ImageOut})
+def image_copy(request, image_id, payload: CopyIn):
+    copy = image_copy_start(actor=request.user, image=_owned(request, image_id), region_code=payload.region or "")
+    return Status(202, _out(request, copy))

@@ -1,0 +1,335 @@
+"""Every write on custom images: import sessions, chunks, validation outcome, copies, deletion.
+
+Statuses change only here: importing → validating → available, or → failed with a reason.
+"""
+
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.db.models import ProtectedError, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shelf.accounts.models import Organization, User
+from shelf.audit.services import audit_record
+from shelf.catalog.models import Region
+from shelf.errors import Conflict, RuleViolations, TooLarge, Violation, raise_if
+from shelf.images import rules
+from shelf.images.hashing import ResumableSha256
+from shelf.images.models import Image, ImageUpload
+from shelf.images.signals import image_available
+from shelf.storage import get_storage
+
+READ_SIZE = 1024 * 1024
+HOLDING_STATUSES = (Image.Status.IMPORTING, Image.Status.VALIDATING, Image.Status.AVAILABLE)
+
+
+def _set_status(image: Image, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
+    previous = image.status
+    image.status = to
+    image.save()
+    audit_record(actor=actor, target=image, action=action, from_status=previous, to_status=to, reason=reason, data=data)
+
+
+def organization_storage_used(organization: Organization, *, exclude: Image | None = None) -> int:
+    """Bytes held or reserved: stored bytes of live images plus what open uploads announced but have not sent."""
+    images = Image.objects.filter(organization=organization, status__in=HOLDING_STATUSES)
+    if exclude is not None:
+        images = images.exclude(pk=exclude.pk)
+    held = images.aggregate(total=Sum("stored_size"))["total"] or 0
+    reserved = 0
+    uploads = ImageUpload.objects.filter(image__in=images.filter(status=Image.Status.IMPORTING), expected_size__isnull=False)
+    for expected, received in uploads.values_list("expected_size", "received"):
+        reserved += max(expected - received, 0)
+    return held + reserved
+
+
+def _quota_error(organization: Organization, needed: int) -> TooLarge:
+    used = organization_storage_used(organization)
+    return TooLarge(
+        _("Your organisation's image storage quota is %(quota)s; %(used)s is in use and this needs %(needed)s more. "
+          "Delete images you no longer sell or ask an operator for a larger quota.")
+        % {"quota": _human(organization.image_quota), "used": _human(used), "needed": _human(needed)},
+        code="quota_exceeded",
+        field="size",
+    )
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+@transaction.atomic
+def image_import_start(
+    *,
+    actor: User,
+    organization: Organization,
+    name: str,
+    region_code: str,
+    disk_format: str,
+    size: int | None = None,
+    sha256: str = "",
+    description: str = "",
+    os_hint: str = "",
+) -> Image:
+    """Create an importing image and its upload session. The declared size is reserved against the quota."""
+    region = Region.objects.filter(code=region_code, is_active=True).first() if region_code else None
+    sha256 = (sha256 or "").lower()
+    raise_if(
+        rules.import_violations(
+            name=name, disk_format=disk_format, region_code=region_code, region_exists=region is not None,
+            size=size, sha256=sha256, description=description, os_hint=os_hint,
+        )
+    )
+    # Lock the organisation row so two sessions cannot both pass the quota check.
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if size is not None and organization_storage_used(organization) + size > organization.image_quota:
+        raise _quota_error(organization, size)
+    image = Image.objects.create(
+        organization=organization, region=region, name=name.strip(), description=(description or "").strip(),
+        os_hint=(os_hint or "").strip(), disk_format=disk_format, created_by=actor,
+    )
+    ImageUpload.objects.create(image=image, expected_size=size, expected_sha256=sha256, hash_state=ResumableSha256().state())
+    audit_record(actor=actor, target=image, action="image.import_start", to_status=image.status,
+                 data={"format": disk_format, "size": size, "region": region.code})
+    return image
+
+
+def _require_importing(image: Image) -> ImageUpload:
+    if image.status != Image.Status.IMPORTING or not hasattr(image, "upload"):
+        raise Conflict(_("This image is %(status)s; it no longer accepts uploaded data.") % {"status": image.get_status_display()},
+                       code="not_importing")
+    return image.upload
+
+
+def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, total: int | None, body) -> int:
+    """Append one chunk (bytes start..start+length-1) streamed from `body`; return the bytes the server now holds.
+
+    A chunk the server already has is acknowledged without writing; an overlapping one writes only its new
+    tail; a gap is refused. The hash, the quota and the declared size are enforced while the bytes stream.
+    """
+    storage = get_storage()
+    key = image.storage_key
+    with storage.staging_lock(key):
+        image = Image.objects.select_related("organization", "region").get(pk=image.pk)
+        upload = _require_importing(image)
+        expected = upload.expected_size
+        if total is not None and expected is not None and total != expected:
+            raise RuleViolations([Violation("content_range", "total_mismatch", _(
+                "The upload was announced as %(expected)d bytes but this chunk says %(total)d.") % {"expected": expected, "total": total})])
+        received = upload.received
+        if start > received:
+            raise Conflict(_("The server holds %(received)d bytes; send the data from byte %(received)d.") % {"received": received},
+                           code="offset_mismatch", field="content_range")
+        end = start + length
+        if end <= received:
+            return received  # a repeated chunk: harmless
+        limit = expected if expected is not None else None
+        if limit is not None and end > limit:
+            raise TooLarge(_("This chunk goes past the announced size of %(size)d bytes.") % {"size": limit},
+                           code="beyond_size", field="content_range")
+        room = None
+        if expected is None:
+            room = image.organization.image_quota - organization_storage_used(image.organization)
+        hasher = ResumableSha256(bytes(upload.hash_state))
+        skip = received - start
+
+        def new_bytes() -> Iterator[bytes]:
+            nonlocal skip
+            remaining, sent = length, 0
+            while remaining:
+                data = body.read(min(READ_SIZE, remaining))
+                if not data:
+                    raise RuleViolations([Violation("content_range", "short_body", _(
+                        "The request ended before the bytes its Content-Range announced."))])
+                remaining -= len(data)
+                if skip:
+                    cut = min(skip, len(data))
+                    data, skip = data[cut:], skip - cut
+                    if not data:
+                        continue
+                sent += len(data)
+                if room is not None and sent > room:
+                    raise _quota_error(image.organization, sent)
+                hasher.update(data)
+                yield data
+
+        try:
+            written = storage.staging_write(key, received, new_bytes())
+        except TooLarge:
+            image_import_abort(actor=actor, image=image, code="quota_exceeded",
+                               reason=_("The upload went over the organisation's storage quota and was removed."))
+            raise
+        except RuleViolations:
+            # Keep what was acknowledged before this chunk; drop the partial chunk.
+            storage.staging_write(key, received, iter(()))
+            raise
+        with transaction.atomic():
+            ImageUpload.objects.filter(pk=upload.pk).update(
+                received=received + written, hash_state=hasher.state(), updated_at=timezone.now()
+            )
+            Image.objects.filter(pk=image.pk).update(stored_size=received + written, updated_at=timezone.now())
+        return received + written
+
+
+def image_import_abort(*, actor, image: Image, code: str, reason: str) -> Image:
+    """Fail an import and remove every byte of it from storage."""
+    get_storage().staging_delete(image.storage_key)
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        ImageUpload.objects.filter(image=image).delete()
+        image.stored_size = 0
+        image.failure_code, image.failure_reason = code, reason
+        _set_status(image, actor=actor, to=Image.Status.FAILED, action="image.import_failed", reason=reason)
+    return image
+
+
+def image_import_complete(*, actor: User, image: Image, sha256: str = "") -> Image:
+    """Finish the upload: check size and checksum, make the object final and queue validation."""
+    storage = get_storage()
+    with storage.staging_lock(image.storage_key):
+        image = Image.objects.select_related("organization", "region").get(pk=image.pk)
+        upload = _require_importing(image)
+        sha256 = (sha256 or upload.expected_sha256 or "").lower()
+        violations = []
+        if not sha256:
+            violations.append(Violation("sha256", "required", _("Send the file's SHA-256 so the server can verify the upload.")))
+        elif not rules.SHA256_RE.match(sha256):
+            violations.append(Violation("sha256", "invalid", _("SHA-256 is 64 lowercase hexadecimal characters.")))
+        if upload.expected_size is not None and upload.received != upload.expected_size:
+            violations.append(Violation("size", "incomplete", _(
+                "The server holds %(received)d of %(expected)d bytes; send the rest before completing.")
+                % {"received": upload.received, "expected": upload.expected_size}))
+        raise_if(violations)
+        computed = ResumableSha256(bytes(upload.hash_state)).hexdigest()
+        if computed != sha256:
+            reason = _("The uploaded data does not match its SHA-256 (you sent %(sent)s, the server computed %(computed)s). "
+                       "The data was damaged in transit; import the file again.") % {"sent": sha256, "computed": computed}
+            image_import_abort(actor=actor, image=image, code="checksum_mismatch", reason=reason)
+            raise RuleViolations([Violation("sha256", "mismatch", reason)])
+        if upload.received == 0:
+            storage.staging_write(image.storage_key, 0, iter(()))
+        storage.staging_promote(image.storage_key)
+        with transaction.atomic():
+            image.sha256 = computed
+            image.stored_size = upload.received
+            upload.delete()
+            _set_status(image, actor=actor, to=Image.Status.VALIDATING, action="image.import_complete",
+                        data={"sha256": computed, "bytes": image.stored_size})
+            transaction.on_commit(lambda: _enqueue_validation(image.pk))
+    return image
+
+
+def _enqueue_validation(image_id) -> None:
+    from shelf.images.tasks import validate_image
+
+    validate_image.enqueue(str(image_id))
+
+
+def image_validation_passed(*, image: Image, virtual_size: int, data: dict | None = None) -> Image:
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        if image.status != Image.Status.VALIDATING:
+            return image
+        image.virtual_size = virtual_size
+        image.available_at = timezone.now()
+        image.failure_code = image.failure_reason = ""
+        _set_status(image, actor=None, to=Image.Status.AVAILABLE, action="image.available", data=data)
+        transaction.on_commit(lambda: _image_became_available(image.pk))
+    return image
+
+
+def _image_became_available(image_id) -> None:
+    image_available.send(sender=Image, image_id=image_id)
+
+
+def image_validation_failed(*, image: Image, code: str, reason: str) -> Image:
+    """A refused image keeps its row (so the provider reads why) but none of its bytes."""
+    get_storage().delete(image.storage_key)
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        if image.status not in (Image.Status.VALIDATING, Image.Status.IMPORTING):
+            return image
+        image.failure_code, image.failure_reason, image.stored_size = code, reason, 0
+        _set_status(image, actor=None, to=Image.Status.FAILED, action="image.validation_failed", reason=reason, data={"code": code})
+    return image
+
+
+@transaction.atomic
+def image_copy_start(*, actor: User, image: Image, region_code: str) -> Image:
+    """Create the copy in the target region (importing) and queue the copy job."""
+    if image.status != Image.Status.AVAILABLE:
+        raise Conflict(_("Only an available image can be copied; this one is %(status)s.") % {"status": image.get_status_display()},
+                       code="not_available")
+    region = Region.objects.filter(code=region_code, is_active=True).first() if region_code else None
+    if region is None:
+        raise RuleViolations([Violation("region", "unknown" if region_code else "required",
+                                        _("Choose an active region to copy to."))])
+    if region.pk == image.region_id:
+        raise RuleViolations([Violation("region", "same_region", _("The image is already in %(region)s.") % {"region": region.code})])
+    organization = Organization.objects.select_for_update().get(pk=image.organization_id)
+    if organization_storage_used(organization) + image.stored_size > organization.image_quota:
+        raise _quota_error(organization, image.stored_size)
+    copy = Image.objects.create(
+        organization=organization, region=region, name=image.name, description=image.description, os_hint=image.os_hint,
+        disk_format=image.disk_format, source_image=image, created_by=actor, stored_size=image.stored_size,
+    )
+    audit_record(actor=actor, target=copy, action="image.copy_start", to_status=copy.status,
+                 data={"source": str(image.pk), "from_region": image.region.code})
+    transaction.on_commit(lambda: _enqueue_copy(copy.pk))
+    return copy
+
+
+def _enqueue_copy(image_id) -> None:
+    from shelf.images.tasks import copy_image
+
+    copy_image.enqueue(str(image_id))
+
+
+def image_copy_finish(*, copy: Image) -> Image:
+    """Stream the source object into the copy's key, verify the checksum, then validate like an upload."""
+    copy = Image.objects.select_related("source_image", "region").get(pk=copy.pk)
+    if copy.status != Image.Status.IMPORTING:
+        return copy
+    source = copy.source_image
+    if source is None or source.status != Image.Status.AVAILABLE:
+        return image_validation_failed(image=copy, code="source_gone", reason=_("The source image was deleted before the copy finished."))
+    storage = get_storage()
+    hasher = ResumableSha256()
+
+    def chunks():
+        with storage.open(source.storage_key) as fh:
+            while data := fh.read(READ_SIZE):
+                hasher.update(data)
+                yield data
+
+    written = storage.write(copy.storage_key, chunks())
+    digest = hasher.hexdigest()
+    if digest != source.sha256:
+        return image_validation_failed(image=copy, code="checksum_mismatch",
+                                       reason=_("The copy's checksum differs from the source image; copy it again."))
+    with transaction.atomic():
+        copy.sha256, copy.stored_size = digest, written
+        _set_status(copy, actor=None, to=Image.Status.VALIDATING, action="image.copy_complete", data={"sha256": digest})
+    return copy
+
+
+def image_delete(*, actor: User, image: Image) -> None:
+    """Delete an image and its bytes; refused while a product sells it."""
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        audit_record(actor=actor, target=image, action="image.delete", from_status=image.status,
+                     data={"name": image.name, "region": image.region.code})
+        try:
+            image.delete()
+        except ProtectedError as exc:
+            names = sorted({str(getattr(obj, "product", obj)) for obj in exc.protected_objects})
+            raise Conflict(_("This image is delivered by product(s) %(names)s; remove it from them first.")
+                           % {"names": ", ".join(f"“{n}”" for n in names)}, code="in_use") from exc
+    storage = get_storage()
+    storage.staging_delete(image.storage_key)
+    storage.delete(image.storage_key)
