@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "shelf.catalog",
     "shelf.images",
     "shelf.console",
+    "shelf",
 ]
 
 MIDDLEWARE = [

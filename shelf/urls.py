@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("shelf.accounts.urls")),
+    path("provider/images/", include("shelf.images.urls")),
     path("", include("shelf.console.urls")),
 ]
