@@ -17,14 +17,14 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from shelf.accounts.selectors import organization_for_write
-from shelf.errors import Conflict, RuleViolations, TooLarge, Violation
+from shelf.errors import RuleViolations, TooLarge, Violation
 from shelf.images.models import Image
 from shelf.images.schemas import CompleteIn, CopyIn, ImageIn, ImageOut, UploadOut
 from shelf.images.selectors import images_for, images_owned_by
 from shelf.images.services import (
     image_copy_start,
     image_delete,
-    image_import_abort,
+    image_import_cancel,
     image_import_complete,
     image_import_start,
     image_upload_chunk,
@@ -36,11 +36,22 @@ CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 def _out(request, image: Image) -> dict:
     data = {
-        "id": image.id, "name": image.name, "organization": image.organization.slug, "region": image.region.code,
-        "format": image.disk_format, "status": image.status, "description": image.description, "os_hint": image.os_hint,
-        "virtual_size": image.virtual_size, "stored_size": image.stored_size, "sha256": image.sha256,
-        "failure_code": image.failure_code, "failure_reason": image.failure_reason,
-        "source_image": image.source_image_id, "created_at": image.created_at, "available_at": image.available_at,
+        "id": image.id,
+        "name": image.name,
+        "organization": image.organization.slug,
+        "region": image.region.code,
+        "format": image.disk_format,
+        "status": image.status,
+        "description": image.description,
+        "os_hint": image.os_hint,
+        "virtual_size": image.virtual_size,
+        "stored_size": image.stored_size,
+        "sha256": image.sha256,
+        "failure_code": image.failure_code,
+        "failure_reason": image.failure_reason,
+        "source_image": image.source_image_id,
+        "created_at": image.created_at,
+        "available_at": image.available_at,
         "upload": None,
     }
     upload = getattr(image, "upload", None) if image.status == Image.Status.IMPORTING else None
@@ -68,9 +79,15 @@ def image_create(request, payload: ImageIn):
         raise Http404
     organization = organization_for_write(request.user, payload.organization)
     image = image_import_start(
-        actor=request.user, organization=organization, name=payload.name, region_code=payload.region,
-        disk_format=payload.format, size=payload.size, sha256=payload.sha256 or "",
-        description=payload.description or "", os_hint=payload.os_hint or "",
+        actor=request.user,
+        organization=organization,
+        name=payload.name,
+        region_code=payload.region,
+        disk_format=payload.format,
+        size=payload.size,
+        sha256=payload.sha256 or "",
+        description=payload.description or "",
+        os_hint=payload.os_hint or "",
     )
     return Status(201, _out(request, image))
 
@@ -111,19 +128,34 @@ def upload_chunk(request, image_id):
     image = _owned(request, image_id)
     match = CONTENT_RANGE_RE.match(request.headers.get("Content-Range", ""))
     if not match:
-        raise RuleViolations([Violation("content_range", "invalid", _(
-            "Send a Content-Range header like “bytes 0-1048575/5368709120” (the total may be *)."))])
+        raise RuleViolations(
+            [
+                Violation(
+                    "content_range",
+                    "invalid",
+                    _("Send a Content-Range header like “bytes 0-1048575/5368709120” (the total may be *)."),
+                )
+            ]
+        )
     start, end = int(match[1]), int(match[2])
     total = None if match[3] == "*" else int(match[3])
     length = end - start + 1
     if end < start or (total is not None and end >= total):
         raise RuleViolations([Violation("content_range", "invalid", _("The Content-Range is not a valid byte range."))])
     if length > settings.SHELF_UPLOAD_CHUNK_MAX:
-        raise TooLarge(_("A chunk is at most %(max)d bytes.") % {"max": settings.SHELF_UPLOAD_CHUNK_MAX},
-                       code="chunk_too_large", field="content_range")
+        raise TooLarge(
+            _("A chunk is at most %(max)d bytes.") % {"max": settings.SHELF_UPLOAD_CHUNK_MAX},
+            code="chunk_too_large",
+            field="content_range",
+        )
     if int(request.headers.get("Content-Length") or -1) != length:
-        raise RuleViolations([Violation("content_range", "length_mismatch", _(
-            "Content-Length must equal the size of the Content-Range."))])
+        raise RuleViolations(
+            [
+                Violation(
+                    "content_range", "length_mismatch", _("Content-Length must equal the size of the Content-Range.")
+                )
+            ]
+        )
     image_upload_chunk(actor=request.user, image=image, start=start, length=length, total=total, body=request)
     image.refresh_from_db()
     return _upload_out(image, image.upload)
@@ -137,10 +169,7 @@ def upload_complete(request, image_id, payload: CompleteIn):
 
 @router.delete("/images/{uuid:image_id}/upload", response=ImageOut)
 def upload_cancel(request, image_id):
-    image = _owned(request, image_id)
-    if image.status != Image.Status.IMPORTING:
-        raise Conflict(_("Only an importing image can be cancelled."), code="not_importing")
-    return _out(request, image_import_abort(actor=request.user, image=image, code="cancelled", reason=_("The upload was cancelled.")))
+    return _out(request, image_import_cancel(actor=request.user, image=_owned(request, image_id)))
 
 
 @router.post("/images/{uuid:image_id}/copy", response={202: ImageOut})

@@ -38,7 +38,9 @@ def organization_storage_used(organization: Organization, *, exclude: Image | No
         images = images.exclude(pk=exclude.pk)
     held = images.aggregate(total=Sum("stored_size"))["total"] or 0
     reserved = 0
-    uploads = ImageUpload.objects.filter(image__in=images.filter(status=Image.Status.IMPORTING), expected_size__isnull=False)
+    uploads = ImageUpload.objects.filter(
+        image__in=images.filter(status=Image.Status.IMPORTING), expected_size__isnull=False
+    )
     for expected, received in uploads.values_list("expected_size", "received"):
         reserved += max(expected - received, 0)
     return held + reserved
@@ -47,8 +49,10 @@ def organization_storage_used(organization: Organization, *, exclude: Image | No
 def _quota_error(organization: Organization, needed: int) -> TooLarge:
     used = organization_storage_used(organization)
     return TooLarge(
-        _("Your organisation's image storage quota is %(quota)s; %(used)s is in use and this needs %(needed)s more. "
-          "Delete images you no longer sell or ask an operator for a larger quota.")
+        _(
+            "Your organisation's image storage quota is %(quota)s; %(used)s is in use and this needs %(needed)s more. "
+            "Delete images you no longer sell or ask an operator for a larger quota."
+        )
         % {"quota": _human(organization.image_quota), "used": _human(used), "needed": _human(needed)},
         code="quota_exceeded",
         field="size",
@@ -81,8 +85,14 @@ def image_import_start(
     sha256 = (sha256 or "").lower()
     raise_if(
         rules.import_violations(
-            name=name, disk_format=disk_format, region_code=region_code, region_exists=region is not None,
-            size=size, sha256=sha256, description=description, os_hint=os_hint,
+            name=name,
+            disk_format=disk_format,
+            region_code=region_code,
+            region_exists=region is not None,
+            size=size,
+            sha256=sha256,
+            description=description,
+            os_hint=os_hint,
         )
     )
     # Lock the organisation row so two sessions cannot both pass the quota check.
@@ -90,19 +100,41 @@ def image_import_start(
     if size is not None and organization_storage_used(organization) + size > organization.image_quota:
         raise _quota_error(organization, size)
     image = Image.objects.create(
-        organization=organization, region=region, name=name.strip(), description=(description or "").strip(),
-        os_hint=(os_hint or "").strip(), disk_format=disk_format, created_by=actor,
+        organization=organization,
+        region=region,
+        name=name.strip(),
+        description=(description or "").strip(),
+        os_hint=(os_hint or "").strip(),
+        disk_format=disk_format,
+        created_by=actor,
     )
-    ImageUpload.objects.create(image=image, expected_size=size, expected_sha256=sha256, hash_state=ResumableSha256().state())
-    audit_record(actor=actor, target=image, action="image.import_start", to_status=image.status,
-                 data={"format": disk_format, "size": size, "region": region.code})
+    ImageUpload.objects.create(
+        image=image, expected_size=size, expected_sha256=sha256, hash_state=ResumableSha256().state()
+    )
+    audit_record(
+        actor=actor,
+        target=image,
+        action="image.import_start",
+        to_status=image.status,
+        data={"format": disk_format, "size": size, "region": region.code},
+    )
     return image
+
+
+def _reload_importing(image: Image) -> Image:
+    """The image as it is now, read under the staging lock; it may have been deleted while the caller waited."""
+    current = Image.objects.select_related("organization", "region", "upload").filter(pk=image.pk).first()
+    if current is None:
+        raise Conflict(_("This image was deleted."), code="deleted")
+    return current
 
 
 def _require_importing(image: Image) -> ImageUpload:
     if image.status != Image.Status.IMPORTING or not hasattr(image, "upload"):
-        raise Conflict(_("This image is %(status)s; it no longer accepts uploaded data.") % {"status": image.get_status_display()},
-                       code="not_importing")
+        raise Conflict(
+            _("This image is %(status)s; it no longer accepts uploaded data.") % {"status": image.get_status_display()},
+            code="not_importing",
+        )
     return image.upload
 
 
@@ -115,23 +147,38 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
     storage = get_storage()
     key = image.storage_key
     with storage.staging_lock(key):
-        image = Image.objects.select_related("organization", "region").get(pk=image.pk)
+        image = _reload_importing(image)
         upload = _require_importing(image)
         expected = upload.expected_size
         if total is not None and expected is not None and total != expected:
-            raise RuleViolations([Violation("content_range", "total_mismatch", _(
-                "The upload was announced as %(expected)d bytes but this chunk says %(total)d.") % {"expected": expected, "total": total})])
+            raise RuleViolations(
+                [
+                    Violation(
+                        "content_range",
+                        "total_mismatch",
+                        _("The upload was announced as %(expected)d bytes but this chunk says %(total)d.")
+                        % {"expected": expected, "total": total},
+                    )
+                ]
+            )
         received = upload.received
         if start > received:
-            raise Conflict(_("The server holds %(received)d bytes; send the data from byte %(received)d.") % {"received": received},
-                           code="offset_mismatch", field="content_range")
+            raise Conflict(
+                _("The server holds %(received)d bytes; send the data from byte %(received)d.")
+                % {"received": received},
+                code="offset_mismatch",
+                field="content_range",
+            )
         end = start + length
         if end <= received:
             return received  # a repeated chunk: harmless
         limit = expected if expected is not None else None
         if limit is not None and end > limit:
-            raise TooLarge(_("This chunk goes past the announced size of %(size)d bytes.") % {"size": limit},
-                           code="beyond_size", field="content_range")
+            raise TooLarge(
+                _("This chunk goes past the announced size of %(size)d bytes.") % {"size": limit},
+                code="beyond_size",
+                field="content_range",
+            )
         room = None
         if expected is None:
             room = image.organization.image_quota - organization_storage_used(image.organization)
@@ -144,8 +191,15 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
             while remaining:
                 data = body.read(min(READ_SIZE, remaining))
                 if not data:
-                    raise RuleViolations([Violation("content_range", "short_body", _(
-                        "The request ended before the bytes its Content-Range announced."))])
+                    raise RuleViolations(
+                        [
+                            Violation(
+                                "content_range",
+                                "short_body",
+                                _("The request ended before the bytes its Content-Range announced."),
+                            )
+                        ]
+                    )
                 remaining -= len(data)
                 if skip:
                     cut = min(skip, len(data))
@@ -161,8 +215,12 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
         try:
             written = storage.staging_write(key, received, new_bytes())
         except TooLarge:
-            image_import_abort(actor=actor, image=image, code="quota_exceeded",
-                               reason=_("The upload went over the organisation's storage quota and was removed."))
+            image_import_abort(
+                actor=actor,
+                image=image,
+                code="quota_exceeded",
+                reason=_("The upload went over the organisation's storage quota and was removed."),
+            )
             raise
         except RuleViolations:
             # Keep what was acknowledged before this chunk; drop the partial chunk.
@@ -188,27 +246,46 @@ def image_import_abort(*, actor, image: Image, code: str, reason: str) -> Image:
     return image
 
 
+def image_import_cancel(*, actor: User, image: Image) -> Image:
+    """The provider gives up an import: it fails and its bytes go. Taken under the staging lock so a chunk
+    being written at the same moment cannot recreate the staged file after it was removed."""
+    with get_storage().staging_lock(image.storage_key):
+        image = _reload_importing(image)
+        if image.status != Image.Status.IMPORTING:
+            raise Conflict(_("Only an importing image can be cancelled."), code="not_importing")
+        return image_import_abort(actor=actor, image=image, code="cancelled", reason=_("The upload was cancelled."))
+
+
 def image_import_complete(*, actor: User, image: Image, sha256: str = "") -> Image:
     """Finish the upload: check size and checksum, make the object final and queue validation."""
     storage = get_storage()
     with storage.staging_lock(image.storage_key):
-        image = Image.objects.select_related("organization", "region").get(pk=image.pk)
+        image = _reload_importing(image)
         upload = _require_importing(image)
         sha256 = (sha256 or upload.expected_sha256 or "").lower()
         violations = []
         if not sha256:
-            violations.append(Violation("sha256", "required", _("Send the file's SHA-256 so the server can verify the upload.")))
+            violations.append(
+                Violation("sha256", "required", _("Send the file's SHA-256 so the server can verify the upload."))
+            )
         elif not rules.SHA256_RE.match(sha256):
             violations.append(Violation("sha256", "invalid", _("SHA-256 is 64 lowercase hexadecimal characters.")))
         if upload.expected_size is not None and upload.received != upload.expected_size:
-            violations.append(Violation("size", "incomplete", _(
-                "The server holds %(received)d of %(expected)d bytes; send the rest before completing.")
-                % {"received": upload.received, "expected": upload.expected_size}))
+            violations.append(
+                Violation(
+                    "size",
+                    "incomplete",
+                    _("The server holds %(received)d of %(expected)d bytes; send the rest before completing.")
+                    % {"received": upload.received, "expected": upload.expected_size},
+                )
+            )
         raise_if(violations)
         computed = ResumableSha256(bytes(upload.hash_state)).hexdigest()
         if computed != sha256:
-            reason = _("The uploaded data does not match its SHA-256 (you sent %(sent)s, the server computed %(computed)s). "
-                       "The data was damaged in transit; import the file again.") % {"sent": sha256, "computed": computed}
+            reason = _(
+                "The uploaded data does not match its SHA-256 (you sent %(sent)s, the server computed %(computed)s). "
+                "The data was damaged in transit; import the file again."
+            ) % {"sent": sha256, "computed": computed}
             image_import_abort(actor=actor, image=image, code="checksum_mismatch", reason=reason)
             raise RuleViolations([Violation("sha256", "mismatch", reason)])
         if upload.received == 0:
@@ -218,8 +295,13 @@ def image_import_complete(*, actor: User, image: Image, sha256: str = "") -> Ima
             image.sha256 = computed
             image.stored_size = upload.received
             upload.delete()
-            _set_status(image, actor=actor, to=Image.Status.VALIDATING, action="image.import_complete",
-                        data={"sha256": computed, "bytes": image.stored_size})
+            _set_status(
+                image,
+                actor=actor,
+                to=Image.Status.VALIDATING,
+                action="image.import_complete",
+                data={"sha256": computed, "bytes": image.stored_size},
+            )
             transaction.on_commit(lambda: _enqueue_validation(image.pk))
     return image
 
@@ -255,7 +337,14 @@ def image_validation_failed(*, image: Image, code: str, reason: str) -> Image:
         if image.status not in (Image.Status.VALIDATING, Image.Status.IMPORTING):
             return image
         image.failure_code, image.failure_reason, image.stored_size = code, reason, 0
-        _set_status(image, actor=None, to=Image.Status.FAILED, action="image.validation_failed", reason=reason, data={"code": code})
+        _set_status(
+            image,
+            actor=None,
+            to=Image.Status.FAILED,
+            action="image.validation_failed",
+            reason=reason,
+            data={"code": code},
+        )
     return image
 
 
@@ -263,23 +352,41 @@ def image_validation_failed(*, image: Image, code: str, reason: str) -> Image:
 def image_copy_start(*, actor: User, image: Image, region_code: str) -> Image:
     """Create the copy in the target region (importing) and queue the copy job."""
     if image.status != Image.Status.AVAILABLE:
-        raise Conflict(_("Only an available image can be copied; this one is %(status)s.") % {"status": image.get_status_display()},
-                       code="not_available")
+        raise Conflict(
+            _("Only an available image can be copied; this one is %(status)s.")
+            % {"status": image.get_status_display()},
+            code="not_available",
+        )
     region = Region.objects.filter(code=region_code, is_active=True).first() if region_code else None
     if region is None:
-        raise RuleViolations([Violation("region", "unknown" if region_code else "required",
-                                        _("Choose an active region to copy to."))])
+        raise RuleViolations(
+            [Violation("region", "unknown" if region_code else "required", _("Choose an active region to copy to."))]
+        )
     if region.pk == image.region_id:
-        raise RuleViolations([Violation("region", "same_region", _("The image is already in %(region)s.") % {"region": region.code})])
+        raise RuleViolations(
+            [Violation("region", "same_region", _("The image is already in %(region)s.") % {"region": region.code})]
+        )
     organization = Organization.objects.select_for_update().get(pk=image.organization_id)
     if organization_storage_used(organization) + image.stored_size > organization.image_quota:
         raise _quota_error(organization, image.stored_size)
     copy = Image.objects.create(
-        organization=organization, region=region, name=image.name, description=image.description, os_hint=image.os_hint,
-        disk_format=image.disk_format, source_image=image, created_by=actor, stored_size=image.stored_size,
+        organization=organization,
+        region=region,
+        name=image.name,
+        description=image.description,
+        os_hint=image.os_hint,
+        disk_format=image.disk_format,
+        source_image=image,
+        created_by=actor,
+        stored_size=image.stored_size,
     )
-    audit_record(actor=actor, target=copy, action="image.copy_start", to_status=copy.status,
-                 data={"source": str(image.pk), "from_region": image.region.code})
+    audit_record(
+        actor=actor,
+        target=copy,
+        action="image.copy_start",
+        to_status=copy.status,
+        data={"source": str(image.pk), "from_region": image.region.code},
+    )
     transaction.on_commit(lambda: _enqueue_copy(copy.pk))
     return copy
 
@@ -297,7 +404,9 @@ def image_copy_finish(*, copy: Image) -> Image:
         return copy
     source = copy.source_image
     if source is None or source.status != Image.Status.AVAILABLE:
-        return image_validation_failed(image=copy, code="source_gone", reason=_("The source image was deleted before the copy finished."))
+        return image_validation_failed(
+            image=copy, code="source_gone", reason=_("The source image was deleted before the copy finished.")
+        )
     storage = get_storage()
     hasher = ResumableSha256()
 
@@ -310,8 +419,11 @@ def image_copy_finish(*, copy: Image) -> Image:
     written = storage.write(copy.storage_key, chunks())
     digest = hasher.hexdigest()
     if digest != source.sha256:
-        return image_validation_failed(image=copy, code="checksum_mismatch",
-                                       reason=_("The copy's checksum differs from the source image; copy it again."))
+        return image_validation_failed(
+            image=copy,
+            code="checksum_mismatch",
+            reason=_("The copy's checksum differs from the source image; copy it again."),
+        )
     with transaction.atomic():
         copy.sha256, copy.stored_size = digest, written
         _set_status(copy, actor=None, to=Image.Status.VALIDATING, action="image.copy_complete", data={"sha256": digest})
@@ -320,16 +432,28 @@ def image_copy_finish(*, copy: Image) -> Image:
 
 def image_delete(*, actor: User, image: Image) -> None:
     """Delete an image and its bytes; refused while a product sells it."""
+    key = image.storage_key  # taken first: Model.delete() sets the instance's pk to None
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
-        audit_record(actor=actor, target=image, action="image.delete", from_status=image.status,
-                     data={"name": image.name, "region": image.region.code})
+        audit_record(
+            actor=actor,
+            target=image,
+            action="image.delete",
+            from_status=image.status,
+            data={"name": image.name, "region": image.region.code},
+        )
         try:
             image.delete()
         except ProtectedError as exc:
             names = sorted({str(getattr(obj, "product", obj)) for obj in exc.protected_objects})
-            raise Conflict(_("This image is delivered by product(s) %(names)s; remove it from them first.")
-                           % {"names": ", ".join(f"“{n}”" for n in names)}, code="in_use") from exc
+            raise Conflict(
+                _("This image is delivered by product(s) %(names)s; remove it from them first.")
+                % {"names": ", ".join(f"“{n}”" for n in names)},
+                code="in_use",
+            ) from exc
     storage = get_storage()
-    storage.staging_delete(image.storage_key)
-    storage.delete(image.storage_key)
+    # Under the staging lock: a chunk of this image being written right now finishes first, and any later
+    # one finds the image gone, so no staged bytes can reappear after the delete.
+    with storage.staging_lock(key):
+        storage.staging_delete(key)
+        storage.delete(key)

@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -13,12 +14,14 @@ from typing import BinaryIO
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 STAGING_SUFFIX = ".partial"
 COPY_BUFFER = 1024 * 1024
+LOCK_STRIPE_HEX = 3  # 4096 lock files at most
 
 
 class LocalStorage:
     def __init__(self, location: str):
         self.root = Path(location)
         self.tmp = self.root / ".tmp"
+        self.locks = self.root / ".locks"
 
     def _path(self, key: str) -> Path:
         # Keys are made by Shelf, never by a user; refuse anything that could walk out of the root anyway.
@@ -60,10 +63,14 @@ class LocalStorage:
 
     def staging_delete(self, key: str) -> None:
         self._staging(key).unlink(missing_ok=True)
-        self._lockfile(key).unlink(missing_ok=True)
 
     def _lockfile(self, key: str) -> Path:
-        return self._path(key).with_name(self._path(key).name + ".lock")
+        # A fixed set of lock files shared by all keys (striped by hash), never deleted: a per-object lock file
+        # would outlive the object it guards (a refused upload must leave nothing behind), and unlinking a
+        # lock file that another process is waiting on lets two writers hold "the" lock at once.
+        self._path(key)  # validates the key
+        stripe = hashlib.sha256(key.encode()).hexdigest()[:LOCK_STRIPE_HEX]
+        return self.locks / stripe
 
     @contextlib.contextmanager
     def staging_lock(self, key: str) -> Iterator[None]:
