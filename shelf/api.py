@@ -59,8 +59,10 @@ def on_schema_errors(request, exc: NinjaValidationError):
 
 @api.exception_handler(Conflict)
 def on_conflict(request, exc: Conflict):
+    # A stale save lists, after the conflict itself, each field that changed and who changed it.
+    changes = [v.as_dict() for v in getattr(exc, "changes", [])]
     return api.create_response(
-        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=409
+        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}, *changes), status=409
     )
 
 
@@ -106,10 +108,12 @@ def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.catalog.api import router as catalog_router
     from shelf.images.api import router as images_router
+    from shelf.products.api import router as products_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", catalog_router)
     api.add_router("/", images_router)
+    api.add_router("/", products_router)
 
 
 _mount_routers()

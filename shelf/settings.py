@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "shelf.accounts",
     "shelf.catalog",
     "shelf.images",
+    "shelf.scanning",
+    "shelf.products",
     "shelf.console",
     "shelf",
 ]
@@ -184,3 +186,7 @@ SHELF_IMAGE_QUOTA_BYTES = int(os.environ.get("SHELF_IMAGE_QUOTA_BYTES", str(1024
 SHELF_IMAGE_MAX_VIRTUAL_SIZE = int(os.environ.get("SHELF_IMAGE_MAX_VIRTUAL_SIZE", str(2 * 1024**4)))  # 2 TiB
 SHELF_UPLOAD_CHUNK_MAX = int(os.environ.get("SHELF_UPLOAD_CHUNK_MAX", str(64 * 1024**2)))  # one PUT, 64 MiB
 SHELF_UPLOAD_EXPIRY_HOURS = int(os.environ.get("SHELF_UPLOAD_EXPIRY_HOURS", "168"))
+
+# Multipart uploads (product pictures and documents): one cap, enforced while streaming.
+SHELF_MULTIPART_FILE_MAX = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["shelf.uploads.LimitedUploadHandler"]

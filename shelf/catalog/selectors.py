@@ -28,3 +28,8 @@ def agreements_for(user: User) -> QuerySet[Agreement]:
     if user.is_authenticated and user.is_operator:
         return Agreement.objects.select_related("organization")
     return Agreement.objects.filter(templates, is_active=True)
+
+
+def agreements_for_organization(organization) -> QuerySet[Agreement]:
+    """What a product of this organisation may use: active templates and the organisation's own active agreements."""
+    return Agreement.objects.filter(Q(organization__isnull=True) | Q(organization=organization), is_active=True)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ScanningConfig(AppConfig):
+    name = "shelf.scanning"
+    verbose_name = _("Host security scans")
