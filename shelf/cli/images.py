@@ -63,7 +63,13 @@ def _hash_prefix(fh, upto: int, progress: Progress, task) -> "hashlib._Hash":
 
 def _print_image(image: dict) -> None:
     table = Table(show_header=False, box=None)
-    for label, key in (("id", "id"), ("name", "name"), ("region", "region"), ("format", "format"), ("status", "status")):
+    for label, key in (
+        ("id", "id"),
+        ("name", "name"),
+        ("region", "region"),
+        ("format", "format"),
+        ("status", "status"),
+    ):
         table.add_row(label, str(image[key]))
     table.add_row("virtual size", human_size(image["virtual_size"]))
     table.add_row("stored size", human_size(image["stored_size"]))
@@ -78,7 +84,9 @@ def import_(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The disk image file."),
     region: str = typer.Option(..., "--region", "-r", help="Region code, see `shelf regions`."),
     name: str = typer.Option(..., "--name", "-n", help="Image name shown in the console."),
-    disk_format: str = typer.Option(None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected from the content if omitted)."),
+    disk_format: str = typer.Option(
+        None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected from the content if omitted)."
+    ),
     description: str = typer.Option("", help="Free text for your team."),
     organization: str = typer.Option(None, help="Organisation slug, if you belong to several."),
     wait: bool = typer.Option(True, help="Wait until the server has validated the image."),
@@ -94,57 +102,102 @@ def import_(
     key = _upload_key(conf.url, file, region)
     state = _load_state()
     with api_session(conf) as api:
-        image_id, received = state.get(key), 0
-        if image_id:
-            try:
-                received = api.get(f"/images/{image_id}/upload")["received"]
-                out.print(f"Resuming import {image_id} at {human_size(received)}.")
-            except ApiError:
-                image_id = None  # finished, cancelled or gone: start over
+        image_id, received, uploaded = _resume(api, state.get(key))
         if not image_id:
-            created = api.post("/images", json={
-                "name": name, "region": region, "format": disk_format, "size": size,
-                "description": description, "organization": organization,
-            })
+            created = api.post(
+                "/images",
+                json={
+                    "name": name,
+                    "region": region,
+                    "format": disk_format,
+                    "size": size,
+                    "description": description,
+                    "organization": organization,
+                },
+            )
             image_id = created["id"]
             state[key] = image_id
             _save_state(state)
-        upload_path = f"/images/{image_id}/upload"
-        chunk = min(CHUNK, api.get(upload_path)["chunk_max"])
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
-            TransferSpeedColumn(), TimeRemainingColumn(), console=out, transient=False,
-        )
-        try:
-            with progress, open(file, "rb") as fh:
-                task = progress.add_task(file.name, total=size)
-                digest = _hash_prefix(fh, received, progress, task)
-                offset = received
-                while offset < size:
-                    fh.seek(offset)
-                    data = fh.read(chunk)
-                    received = _send_chunk(api, upload_path, offset, data, size)
-                    if received == offset + len(data):
-                        digest.update(data)
-                        progress.update(task, advance=len(data))
-                    else:
-                        # The server holds another amount than this chunk implies: rehash the file up to it.
-                        progress.reset(task, total=size)
-                        digest = _hash_prefix(fh, received, progress, task)
-                    offset = received
-            image = api.post(f"{upload_path}/complete", json={"sha256": digest.hexdigest()})
-        except KeyboardInterrupt:
-            err.print(f"\nInterrupted. Run the same command again to resume import {image_id}.")
-            raise typer.Exit(130) from None
-        state.pop(key, None)
-        _save_state(state)
-        out.print(f"Uploaded; the server is validating image [bold]{image_id}[/].")
+        if not uploaded:
+            try:
+                _upload(api, file, image_id, received, size)
+            except KeyboardInterrupt:
+                err.print(f"\nInterrupted. Run the same command again to resume import {image_id}.")
+                raise typer.Exit(130) from None
+            out.print(f"Uploaded; the server is validating image [bold]{image_id}[/].")
         if wait:
-            image = _wait(api, image_id)
+            try:
+                image = _wait(api, image_id)
+            except KeyboardInterrupt:
+                # The upload is complete: a rerun waits for this image instead of uploading the file again.
+                err.print(
+                    f"\nInterrupted. The server goes on validating image {image_id}; see `shelf image show {image_id}`."
+                )
+                raise typer.Exit(130) from None
+            _forget(key)
             _print_image(image)
             if image["status"] == "failed":
                 raise typer.Exit(1)
+        else:
+            _forget(key)
     out.print(image_id)
+
+
+def _forget(key: str) -> None:
+    state = _load_state()
+    state.pop(key, None)
+    _save_state(state)
+
+
+def _resume(api, image_id: str | None) -> tuple[str | None, int, bool]:
+    """What an earlier run of the same import left: (image id or None to start over, bytes held, upload done)."""
+    if not image_id:
+        return None, 0, False
+    try:
+        received = api.get(f"/images/{image_id}/upload")["received"]
+    except ApiError:
+        try:
+            image = api.get(f"/images/{image_id}")
+        except ApiError:
+            return None, 0, False  # deleted, or another server: start over
+        if image["status"] in ("validating", "available"):
+            out.print(f"Image {image_id} was uploaded already; it is {image['status']}.")
+            return image_id, 0, True
+        return None, 0, False  # failed or cancelled: start over
+    out.print(f"Resuming import {image_id} at {human_size(received)}.")
+    return image_id, received, False
+
+
+def _upload(api, file: Path, image_id: str, received: int, size: int) -> None:
+    """Send the file from byte `received` on in chunks, hashing as it goes, then complete the upload."""
+    upload_path = f"/images/{image_id}/upload"
+    chunk = min(CHUNK, api.get(upload_path)["chunk_max"])
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=False,
+    )
+    with progress, open(file, "rb") as fh:
+        task = progress.add_task(file.name, total=size)
+        digest = _hash_prefix(fh, received, progress, task)
+        offset = received
+        while offset < size:
+            fh.seek(offset)
+            data = fh.read(chunk)
+            received = _send_chunk(api, upload_path, offset, data, size)
+            if received == offset + len(data):
+                digest.update(data)
+                progress.update(task, advance=len(data))
+            else:
+                # The server holds another amount than this chunk implies: rehash the file up to it.
+                progress.reset(task, total=size)
+                digest = _hash_prefix(fh, received, progress, task)
+            offset = received
+    api.post(f"{upload_path}/complete", json={"sha256": digest.hexdigest()})
 
 
 def _send_chunk(api, upload_path: str, offset: int, data: bytes, size: int) -> int:
@@ -152,14 +205,21 @@ def _send_chunk(api, upload_path: str, offset: int, data: bytes, size: int) -> i
     for attempt in range(RETRIES):
         try:
             response = api.request(
-                "PUT", upload_path, content=data,
-                headers={"Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}",
-                         "Content-Type": "application/octet-stream"},
+                "PUT",
+                upload_path,
+                content=data,
+                headers={
+                    "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}",
+                    "Content-Type": "application/octet-stream",
+                },
             )
             return response.json()["received"]
         except (httpx.TransportError, ApiError) as exc:
-            retryable = isinstance(exc, httpx.TransportError) or exc.status >= 500 or (
-                exc.status == 409 and exc.errors[0].get("code") == "offset_mismatch")
+            retryable = (
+                isinstance(exc, httpx.TransportError)
+                or exc.status >= 500
+                or (exc.status == 409 and exc.errors[0].get("code") == "offset_mismatch")
+            )
             if not retryable or attempt == RETRIES - 1:
                 raise
             time.sleep(min(2**attempt, 20))
@@ -191,8 +251,15 @@ def list_(region: str = typer.Option(None, "--region", "-r"), status: str = type
     table = Table("id", "name", "region", "format", "status", "virtual size", "sha256")
     for image in images:
         status_text = image["status"] if image["status"] != "failed" else f"[red]failed[/]: {image['failure_reason']}"
-        table.add_row(image["id"], image["name"], image["region"], image["format"], status_text,
-                      human_size(image["virtual_size"]), (image["sha256"] or "-")[:16])
+        table.add_row(
+            image["id"],
+            image["name"],
+            image["region"],
+            image["format"],
+            status_text,
+            human_size(image["virtual_size"]),
+            (image["sha256"] or "-")[:16],
+        )
     out.print(table)
 
 
