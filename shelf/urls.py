@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("shelf.accounts.urls")),
     path("provider/images/", include("shelf.images.urls")),
+    path("provider/products/", include("shelf.products.urls")),
     path("", include("shelf.console.urls")),
 ]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 NAVIGATION = {
     "provider": [
         (_("Overview"), "console:provider_home"),
+        (_("Products"), "products:list"),
         (_("Images"), "images:list"),
         (_("Agreements"), "console:provider_agreements"),
     ],
