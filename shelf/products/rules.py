@@ -46,6 +46,13 @@ def step_of(field: str) -> str:
     return "review"
 
 
+def step_complete(key: str, step_violations: list[Violation], revision) -> bool:
+    """A step is complete when none of its rules fail; the security step also needs something to have been scanned."""
+    if key == "review" or step_violations:
+        return False
+    return key != "security" or revision.deliveries.exists()
+
+
 def _text(field: str, value: str, *, label: str, max_length: int) -> list[Violation]:
     value = (value or "").strip()
     if not value:

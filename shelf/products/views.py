@@ -111,7 +111,7 @@ def _render_step(request, product, revision, step, *, form=None, errors=None, st
     field_errors: dict[str, list[str]] = {}
     for violation in (errors or []) + by_step[step]:
         field_errors.setdefault(violation.field.split(".")[0].split("[")[0], []).append(violation.message)
-    steps = [{"key": key, "label": label, "index": i + 1, "done": key != "review" and not by_step[key],
+    steps = [{"key": key, "label": label, "index": i + 1, "done": rules.step_complete(key, by_step[key], revision),
               "current": key == step} for i, (key, label, _f) in enumerate(rules.STEPS)]
     index = rules.STEP_KEYS.index(step)
     context = {
