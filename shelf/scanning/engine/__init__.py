@@ -1,0 +1,157 @@
+"""Shelf's host-security scan engine: reads a disk image directly with dissect (no boot, no mount) and checks it.
+
+Django-free on purpose: the web side, the CLI and the benchmark all call `scan_image()`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from shelf.scanning.engine.model import SEVERITY_RANK, Evidence, Finding, OsInfo, Package, ScanResult
+
+ENGINE_VERSION = "1"
+
+__all__ = [
+    "ENGINE_VERSION",
+    "Evidence",
+    "Finding",
+    "OsInfo",
+    "Package",
+    "ScanResult",
+    "scan_image",
+    "scan_target",
+]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def _failed(reason: str, started: float, **stats: Any) -> ScanResult:
+    return ScanResult(
+        os=None,
+        packages=[],
+        findings=[],
+        incomplete=[reason],
+        stats={"seconds": round(time.monotonic() - started, 4), "files_read": 0, "bytes_read": 0, **stats},
+    )
+
+
+def scan_image(
+    path: str | os.PathLike,
+    disk_format: str,
+    *,
+    checks: list[str] | None = None,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Scan one validated image file of `disk_format` (raw, qcow2, vmdk, vhd, vhdx).
+
+    Only `path` is opened, read-only; the container type is the one given, never probed. Anything that keeps
+    the scan from reading the image (unsupported or unsafe container, no filesystem, unknown OS, read errors)
+    ends up in `result.incomplete`, never as a pass.
+    """
+    from shelf.scanning.engine.opener import ImageOpenError, SealedHandle, open_container, open_host_file, sealed_target
+
+    progress = progress or _noop
+    started = time.monotonic()
+    checks and _validate_checks(checks)
+    try:
+        fh = open_host_file(path)
+    except ImageOpenError as exc:
+        return _failed(f"open: {exc}", started)
+    with fh:
+        sealed = SealedHandle(fh)
+        progress("opening image")
+        try:
+            container = open_container(sealed, disk_format)
+            target = sealed_target(container)
+        except ImageOpenError as exc:
+            return _failed(f"open: {exc}", started, image_bytes_read=sealed.bytes_read)
+        except Exception as exc:
+            return _failed(f"open: cannot read the disk: {exc}", started, image_bytes_read=sealed.bytes_read)
+        open_seconds = time.monotonic() - started
+        result = _scan(target, checks=checks, today=today, progress=progress, started=started)
+        result.stats["open_seconds"] = round(open_seconds, 4)
+        result.stats["image_bytes_read"] = sealed.bytes_read
+        result.stats["image_reads"] = sealed.reads
+    return result
+
+
+def scan_target(
+    target: Any,
+    *,
+    checks: list[str] | None = None,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Scan an already-opened dissect Target (tests, or callers that built one the safe way)."""
+    loader = type(getattr(target, "_loader", None)).__name__
+    if loader in ("LocalLoader", "DirLoader") or str(getattr(target, "path", "")) == "local":
+        raise ValueError("refusing to scan the scanner's own host (or a host directory) as a target")
+    checks and _validate_checks(checks)
+    return _scan(target, checks=checks, today=today, progress=progress or _noop, started=time.monotonic())
+
+
+def _validate_checks(checks: list[str]) -> None:
+    from shelf.scanning.engine.registry import select
+
+    select(checks)
+
+
+def _scan(
+    target: Any, *, checks: list[str] | None, today: date | None, progress: Callable[[str], None], started: float
+) -> ScanResult:
+    from shelf.scanning.engine import packages as package_db
+    from shelf.scanning.engine.context import ScanContext, ScanReadError
+    from shelf.scanning.engine.osdetect import detect_os
+    from shelf.scanning.engine.registry import keep_finding, select
+
+    specs, keep = select(checks)
+    ctx = ScanContext(target.fs, today=today)
+    if not len(getattr(target, "filesystems", [None])):
+        ctx.incomplete("no filesystem found on the disk")
+
+    def timed(name: str, func: Callable[[], Any]) -> Any:
+        ctx._current_check = name
+        t0 = time.monotonic()
+        try:
+            return func()
+        except ScanReadError as exc:
+            ctx.incomplete(f"read error: {exc}")
+        except Exception as exc:  # a check must never turn a crash into a pass
+            ctx.incomplete(f"internal error {type(exc).__name__}: {exc}")
+        finally:
+            ctx.stats.per_check[name] = ctx.stats.per_check.get(name, 0.0) + time.monotonic() - t0
+        return None
+
+    progress("detecting operating system")
+    ctx.os = timed("os", lambda: detect_os(ctx))
+    if ctx.os is None:
+        ctx._current_check = "os"
+        ctx.incomplete("unknown operating system (no os-release or release file found)")
+    progress("reading package database")
+    collected = timed("packages", lambda: package_db.collect(ctx, ctx.os))
+    if collected:
+        ctx.packages, ctx.package_db = collected
+
+    findings: list[Finding] = []
+    for spec in specs:
+        progress(f"checking {spec.family}")
+
+        def run(spec: Any = spec) -> None:
+            for finding in spec.func(ctx):
+                if keep_finding(finding.check_id, keep):
+                    findings.append(finding)
+
+        timed(spec.family, run)
+
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.check_id, f.evidence[0].path if f.evidence else ""))
+    stats = {"seconds": round(time.monotonic() - started, 4), **ctx.stats.as_dict(), "package_db": ctx.package_db}
+    return ScanResult(
+        os=ctx.os, packages=ctx.packages, findings=findings, incomplete=ctx.incomplete_reasons, stats=stats
+    )

@@ -1,0 +1,322 @@
+"""What a check sees of the image: a read-only filesystem view with bounded helpers, plus parsed facts.
+
+Every read goes through here so the engine can count files and bytes, cap sizes, and turn read errors into
+`incomplete` reasons instead of silently passing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shelf.scanning.engine.model import OsInfo, Package
+    from shelf.scanning.engine.users import User
+
+MiB = 1024 * 1024
+DEFAULT_READ_LIMIT = 4 * MiB
+
+
+class ScanReadError(Exception):
+    """A file exists but cannot be read (corrupt filesystem, unsupported feature, I/O error)."""
+
+
+@dataclass
+class WalkLimits:
+    max_size: int = MiB
+    max_files: int = 20_000
+    max_depth: int = 12
+
+
+@dataclass
+class FileEntry:
+    path: str
+    size: int
+
+
+@dataclass
+class Stats:
+    files_read: int = 0
+    bytes_read: int = 0
+    dirs_listed: int = 0
+    per_check: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files_read": self.files_read,
+            "bytes_read": self.bytes_read,
+            "dirs_listed": self.dirs_listed,
+            "per_check": {k: round(v, 4) for k, v in self.per_check.items()},
+        }
+
+
+def _is_missing(exc: BaseException) -> bool:
+    from dissect.target import exceptions as dx
+
+    return isinstance(exc, (FileNotFoundError, NotADirectoryError, dx.FileNotFoundError, dx.NotADirectoryError))
+
+
+class ScanContext:
+    """The filesystem of one image (dissect's root filesystem) and what the engine parsed from it."""
+
+    def __init__(self, fs: Any, *, today: date | None = None):
+        self.fs = fs
+        self.today = today or date.today()
+        self.stats = Stats()
+        self.os: OsInfo | None = None
+        self.packages: list[Package] = []
+        self.package_db: str | None = None
+        self.cache: dict[str, Any] = {}  # facts shared between checks (parsed sshd_config, cloud-init state)
+        self._incomplete: list[str] = []
+        self._current_check = "engine"
+        self._started = time.monotonic()
+
+    # ---- incompleteness -------------------------------------------------------------------------------
+    def incomplete(self, reason: str) -> None:
+        """Record that a check could not give a complete answer; the verdict becomes `incomplete`."""
+        text = f"{self._current_check}: {reason}"
+        if text not in self._incomplete:
+            self._incomplete.append(text)
+
+    @property
+    def incomplete_reasons(self) -> list[str]:
+        return list(self._incomplete)
+
+    # ---- filesystem -----------------------------------------------------------------------------------
+    def path(self, path: str) -> Any:
+        return self.fs.path(path)
+
+    def _lstat(self, path: str) -> Any | None:
+        try:
+            return self.fs.path(path).lstat()
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise ScanReadError(f"{path}: {exc}") from exc
+
+    def _stat(self, path: str) -> Any | None:
+        try:
+            return self.fs.path(path).stat()
+        except Exception as exc:
+            if _is_missing(exc) or _is_symlink_problem(exc):
+                return None
+            raise ScanReadError(f"{path}: {exc}") from exc
+
+    def exists(self, path: str) -> bool:
+        """True if `path` exists, following symlinks inside the image (as the running system would)."""
+        return self._stat(path) is not None
+
+    def lexists(self, path: str) -> bool:
+        """True if `path` itself exists, a dangling symlink included (systemd .wants links are checked so)."""
+        return self._lstat(path) is not None
+
+    def is_file(self, path: str) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def is_dir(self, path: str) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def size(self, path: str) -> int | None:
+        st = self._stat(path)
+        return None if st is None else st.st_size
+
+    def readlink(self, path: str) -> str | None:
+        st = self._lstat(path)
+        if st is None or not stat.S_ISLNK(st.st_mode):
+            return None
+        try:
+            return str(self.fs.path(path).readlink())
+        except Exception as exc:
+            raise ScanReadError(f"{path}: {exc}") from exc
+
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory, sorted (C locale, like glob(3)); [] when it does not exist."""
+        try:
+            names = sorted(p.name for p in self.fs.path(path).iterdir())
+        except Exception as exc:
+            if _is_missing(exc) or _is_symlink_problem(exc):
+                return []
+            raise ScanReadError(f"{path}: {exc}") from exc
+        self.stats.dirs_listed += 1
+        return names
+
+    def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes | None:
+        """At most `limit` bytes of a regular file (symlinks followed inside the image); None if absent."""
+        st = self._stat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            with self.fs.path(path).open("rb") as fh:
+                data = fh.read(limit)
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise ScanReadError(f"{path}: {exc}") from exc
+        self.stats.files_read += 1
+        self.stats.bytes_read += len(data)
+        return data
+
+    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str | None:
+        data = self.read_bytes(path, limit)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def open(self, path: str) -> Any:
+        """A binary file object for streaming reads (the caller bounds what it reads)."""
+        try:
+            fh = self.fs.path(path).open("rb")
+        except Exception as exc:
+            raise ScanReadError(f"{path}: {exc}") from exc
+        self.stats.files_read += 1
+        return _CountingReader(fh, self.stats)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Absolute glob(3)-like expansion inside the image: `*`, `?` and `[...]` per component, sorted."""
+        import fnmatch
+
+        parts = [p for p in pattern.split("/") if p]
+        results = ["/"]
+        for part in parts:
+            nxt: list[str] = []
+            for base in results:
+                if any(ch in part for ch in "*?["):
+                    for name in self.listdir(base):
+                        if name.startswith(".") and not part.startswith("."):
+                            continue
+                        if fnmatch.fnmatchcase(name, part):
+                            nxt.append(posixpath.join(base, name))
+                else:
+                    candidate = posixpath.join(base, part)
+                    if self.lexists(candidate):
+                        nxt.append(candidate)
+            results = nxt
+        return sorted(r for r in results if self.exists(r))
+
+    def iter_files(
+        self, root: str, limits: WalkLimits | None = None, *, skip: tuple[str, ...] = ()
+    ) -> Iterator[FileEntry]:
+        """Regular files under `root` (symlinks not followed), bounded in depth, count and file size.
+
+        Files over `max_size` are skipped (not an error); hitting `max_files` is recorded as incomplete.
+        `skip` holds absolute path prefixes (directories) not to enter.
+        """
+        limits = limits or WalkLimits()
+        st = self._lstat(root)
+        if st is None or not stat.S_ISDIR(st.st_mode):
+            return
+        count = 0
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            directory, depth = stack.pop()
+            try:
+                entries = list(self.fs.path(directory).iterdir())
+            except Exception as exc:
+                if _is_missing(exc):
+                    continue
+                raise ScanReadError(f"{directory}: {exc}") from exc
+            self.stats.dirs_listed += 1
+            subdirs = []
+            for entry in sorted(entries, key=lambda p: p.name):
+                full = posixpath.join(directory, entry.name)
+                if any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
+                    continue
+                try:
+                    est = entry.lstat()
+                except Exception as exc:
+                    if _is_missing(exc):
+                        continue
+                    raise ScanReadError(f"{full}: {exc}") from exc
+                mode = est.st_mode
+                if stat.S_ISDIR(mode):
+                    if depth + 1 <= limits.max_depth:
+                        subdirs.append((full, depth + 1))
+                elif stat.S_ISREG(mode):
+                    if est.st_size > limits.max_size:
+                        continue
+                    count += 1
+                    if count > limits.max_files:
+                        self.incomplete(f"stopped after {limits.max_files} files under {root}")
+                        return
+                    yield FileEntry(full, est.st_size)
+            stack.extend(reversed(subdirs))
+
+    # ---- parsed facts ---------------------------------------------------------------------------------
+    @cached_property
+    def users(self) -> list[User]:
+        from shelf.scanning.engine.users import parse_users
+
+        return parse_users(self)
+
+    def homes(self) -> list[tuple[str, str]]:
+        """(user, home) for every passwd entry with an existing home directory, /root included, no duplicates."""
+        seen: set[str] = set()
+        result = []
+        for user in self.users:
+            home = user.home.rstrip("/") or "/"
+            if home in seen or home in ("/", "/nonexistent", "/dev/null"):
+                continue
+            if self.is_dir(home):
+                seen.add(home)
+                result.append((user.name, home))
+        for extra in ["/root", *(posixpath.join("/home", n) for n in self.listdir("/home"))]:
+            if extra not in seen and self.is_dir(extra):
+                seen.add(extra)
+                result.append((posixpath.basename(extra), extra))
+        return result
+
+    @cached_property
+    def package_names(self) -> set[str]:
+        return {p.name for p in self.packages}
+
+    def unit_enabled(self, unit: str) -> bool:
+        """systemd would start `unit`: a link in some *.wants/ directory of /etc or the vendor dirs, not masked."""
+        for base in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
+            if base == "/etc/systemd/system" and self.readlink(f"{base}/{unit}") == "/dev/null":
+                return False
+        for base in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
+            for name in self.listdir(base):
+                if name.endswith((".wants", ".requires")) and self.lexists(f"{base}/{name}/{unit}"):
+                    return True
+        return False
+
+    def openrc_enabled(self, service: str) -> bool:
+        return any(self.lexists(f"/etc/runlevels/{level}/{service}") for level in self.listdir("/etc/runlevels"))
+
+
+def _is_symlink_problem(exc: BaseException) -> bool:
+    from dissect.target import exceptions as dx
+
+    return isinstance(exc, (dx.SymlinkRecursionError,)) or "symlink" in type(exc).__name__.lower()
+
+
+class _CountingReader:
+    def __init__(self, fh: Any, stats: Stats):
+        self._fh = fh
+        self._stats = stats
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self._stats.bytes_read += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> _CountingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
