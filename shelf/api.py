@@ -109,11 +109,13 @@ def _mount_routers() -> None:
     from shelf.catalog.api import router as catalog_router
     from shelf.images.api import router as images_router
     from shelf.products.api import router as products_router
+    from shelf.scanning.api import router as scanning_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", catalog_router)
     api.add_router("/", images_router)
     api.add_router("/", products_router)
+    api.add_router("/", scanning_router)
 
 
 _mount_routers()

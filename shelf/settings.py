@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "shelf.images",
     "shelf.scanning",
     "shelf.products",
+    "shelf.notifications",
     "shelf.console",
     "shelf",
 ]
@@ -172,6 +173,7 @@ EMAIL_HOST_USER = os.environ.get("SHELF_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("SHELF_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("SHELF_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("SHELF_EMAIL_FROM", "shelf@localhost")
+SHELF_PUBLIC_URL = os.environ.get("SHELF_PUBLIC_URL", "http://127.0.0.1:8000")  # links in emails
 
 LOGGING = {
     "version": 1,
@@ -190,3 +192,7 @@ SHELF_UPLOAD_EXPIRY_HOURS = int(os.environ.get("SHELF_UPLOAD_EXPIRY_HOURS", "168
 # Multipart uploads (product pictures and documents): one cap, enforced while streaming.
 SHELF_MULTIPART_FILE_MAX = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["shelf.uploads.LimitedUploadHandler"]
+
+# Scans: each runs in a separate scanner process with these limits.
+SHELF_SCAN_MEMORY_LIMIT = int(os.environ.get("SHELF_SCAN_MEMORY_LIMIT", str(2 * 1024**3)))
+SHELF_SCAN_TIMEOUT = int(os.environ.get("SHELF_SCAN_TIMEOUT", "900"))

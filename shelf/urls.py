@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/", include("shelf.accounts.urls")),
     path("provider/images/", include("shelf.images.urls")),
     path("provider/products/", include("shelf.products.urls")),
+    path("notifications/", include("shelf.notifications.urls")),
+    path("", include("shelf.scanning.urls")),
     path("", include("shelf.console.urls")),
 ]

@@ -6,11 +6,16 @@ import typer
 from rich.table import Table
 
 from shelf.cli import config as cli_config
-from shelf.cli import images
+from shelf.cli import images, products, scans
 from shelf.cli.output import api_session, out
 
 app = typer.Typer(help="Shelf marketplace command-line client.", no_args_is_help=True, add_completion=False)
 app.add_typer(images.app, name="image")
+app.command("scan")(scans.scan)
+images.app.command("scan")(scans.image_scan)
+app.add_typer(products.app, name="product")
+
+
 @app.command()
 def login(
     url: str = typer.Option(None, help="Server address, for example http://127.0.0.1:8000."),

@@ -15,6 +15,7 @@ NAVIGATION = {
         (_("Regions"), "console:operator_regions"),
         (_("Categories"), "console:operator_categories"),
         (_("Agreement templates"), "console:operator_agreements"),
+        (_("Scan policy"), "scanning:policy"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
@@ -33,4 +34,7 @@ def navigation(request):
         items.append(
             {"label": label, "url": url, "active": current == url or (current.startswith(url) and url.count("/") > 2)}
         )
-    return {"nav_items": items}
+    from shelf.notifications.models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return {"nav_items": items, "unread_notifications": unread}

@@ -11,6 +11,7 @@ from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations, TooLarge
 from shelf.images.selectors import images_owned_by
 from shelf.images.services import image_copy_start, image_delete
+from shelf.scanning.selectors import latest_scan
 
 
 @provider_required
@@ -34,6 +35,7 @@ def image_detail(request, image_id):
             "copy_regions": regions_active().exclude(pk=image.region_id),
             "copies": images_owned_by(request.user).filter(source_image=image),
             "audit_events": AuditEvent.objects.for_object(image),
+            "latest_scan": latest_scan(image),
         },
     )
 

@@ -70,11 +70,115 @@ class Finding(models.Model):
     evidence = models.JSONField(default=list, blank=True)
     fix = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # Which finding this is across scans, so an exception can name it: a vulnerability id or an evidence path.
+    key = models.CharField(max_length=300, blank=True)
     # Decided by the scan policy when the scan finishes: does this finding fail the verdict?
     blocking = models.BooleanField(default=False)
+    excepted_by = models.ForeignKey("FindingException", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["scan", "id"]
 
     def __str__(self) -> str:
         return f"{self.check_id}: {self.title}"
+
+
+# Defaults follow the marketplace's image security standard (STANDARDS.md): a fixable critical or high
+# vulnerability fails; so does every account, SSH access, history, secret and end-of-life finding.
+DEFAULT_FAIL_CHECKS = [
+    "os.eol", "accounts.*", "ssh.password_auth", "ssh.root_login", "ssh.empty_passwords", "ssh.authorized_keys",
+    "ssh.private_key", "hygiene.history", "secrets.*",
+]
+
+
+def _default_fail_checks():
+    return list(DEFAULT_FAIL_CHECKS)
+
+
+def _default_fail_severities():
+    return ["critical", "high"]
+
+
+class ScanPolicy(models.Model):
+    """How findings become a verdict. One row, edited by operators."""
+
+    fail_vuln_severities = models.JSONField(default=_default_fail_severities)
+    fail_unfixed_vulns = models.BooleanField(default=False, help_text=_("Also fail vulnerabilities with no published fix."))
+    fail_checks = models.JSONField(default=_default_fail_checks, help_text=_("Check ids (shell patterns like accounts.*) that fail the scan."))
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("scan policy")
+
+    def __str__(self) -> str:
+        return "scan policy"
+
+    @classmethod
+    def current(cls) -> "ScanPolicy":
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class FindingException(models.Model):
+    """An operator's exception for one finding on one image, with a justification and an expiry."""
+
+    image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="finding_exceptions")
+    check_id = models.CharField(max_length=80)
+    key = models.CharField(max_length=300, help_text=_("Which finding: the vulnerability id or the evidence path."))
+    justification = models.TextField()
+    expires_at = models.DateField()
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"exception {self.check_id} {self.key} on {self.image_id}"
+
+
+class VulnRecord(models.Model):
+    """One OSV vulnerability record held by Shelf; imports replace it only when `modified` changes."""
+
+    osv_id = models.CharField(max_length=100, unique=True)
+    modified = models.CharField(max_length=40)
+    withdrawn = models.BooleanField(default=False)
+    data = models.JSONField()
+    imported_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.osv_id
+
+
+class VulnRecordKey(models.Model):
+    """(ecosystem, package) pairs a record affects, for looking up the records relevant to an image."""
+
+    record = models.ForeignKey(VulnRecord, on_delete=models.CASCADE, related_name="keys")
+    ecosystem = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["ecosystem", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.ecosystem}/{self.name}"
+
+
+class VulnDbImport(models.Model):
+    """One run of `vulndb_import`: what changed. The newest finished one dates the database on every report."""
+
+    source = models.CharField(max_length=500)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"vulndb import {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,11 @@
-"""Reads of scans. The gate of the product wizard asks `latest_scan` for each delivered image."""
+"""Reads of scans, filtered by who may see them: the image's organisation and operators."""
 
 from django.db.models import QuerySet
 
+from shelf.images.selectors import images_for
 from shelf.scanning.models import Scan
+
+SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
 
 
 def latest_scan(image) -> Scan | None:
@@ -12,3 +15,13 @@ def latest_scan(image) -> Scan | None:
 
 def scans_of(image) -> QuerySet[Scan]:
     return Scan.objects.filter(image=image).order_by("-created_at")
+
+
+def scans_for(user) -> QuerySet[Scan]:
+    return Scan.objects.filter(image__in=images_for(user)).select_related("image__region", "image__organization")
+
+
+def findings_by_severity(scan: Scan) -> list[tuple[str, list]]:
+    findings = list(scan.findings.select_related("excepted_by"))
+    return [(severity, [f for f in findings if f.severity == severity]) for severity in SEVERITY_ORDER
+            if any(f.severity == severity for f in findings)]
