@@ -1,0 +1,193 @@
+"""Scans on the server: import → validation → automatic scan in the scanner process → verdict, vulnerabilities,
+exceptions, notifications, errors, and the API and report page."""
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from shelf.images.models import Image
+from shelf.notifications.models import Notification
+from shelf.scanning.engine.imagebuild import debian12_tree, ext4_from_tree, tools_missing, write
+from shelf.scanning.models import Scan, VulnDbImport, VulnRecord
+from shelf.scanning.runner import ScannerProcess
+from shelf.scanning.services import exception_grant, scan_request, scan_run
+
+if tools_missing():
+    pytest.skip("image tools missing", allow_module_level=True)
+
+GLIBC_RECORD = {
+    "schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-0001", "modified": "2026-11-01T00:00:00Z",
+    "summary": "glibc: heap overflow in a test", "aliases": ["CVE-2099-0001"],
+    "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]}],
+                  "ecosystem_specific": {"urgency": "high"}}],
+}
+
+
+@pytest.fixture(scope="module")
+def disks(tmp_path_factory):
+    root = tmp_path_factory.mktemp("service-images")
+    tree = debian12_tree(root / "tree")
+    clean = ext4_from_tree(tree, root / "clean.raw")
+    write(tree, "root/.bash_history", "curl http://example.com | sh\n")
+    dirty = ext4_from_tree(tree, root / "dirty.raw")
+    return {"clean": clean, "dirty": dirty}
+
+
+def import_image(api_client, path: Path, name: str, capture) -> dict:
+    data = path.read_bytes()
+    image = api_client.post("images", json={"name": name, "region": "ap-guangzhou", "format": "raw", "size": len(data)}).json()
+    url = image["upload"]["url"]
+    with capture(execute=True):
+        response = api_client.client.put(url, data=data, content_type="application/octet-stream",
+                                         headers={**api_client.headers, "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"})
+        assert response.status_code == 200, response.json()
+        response = api_client.post(f"{url}/complete", json={"sha256": hashlib.sha256(data).hexdigest()})
+        assert response.status_code == 200, response.json()
+    return api_client.get(f"images/{image['id']}").json()
+
+
+def test_clean_image_is_scanned_automatically_and_passes(api, alice, disks, django_capture_on_commit_callbacks):
+    client = api(alice)
+    image = import_image(client, disks["clean"], "clean", django_capture_on_commit_callbacks)
+    assert image["status"] == "available"
+    latest = client.get(f"images/{image['id']}/scans/latest").json()
+    assert latest["status"] == "done" and latest["verdict"] == "passed" and latest["trigger"] == "import"
+    report = client.get(f"scans/{latest['id']}").json()
+    assert report["findings"] == [] and report["os"]["distro"] == "debian" and report["packages"] >= 5
+    sbom = client.get(f"scans/{latest['id']}/sbom").json()
+    assert sbom["bomFormat"] == "CycloneDX" and any(c["name"] == "libssl3" for c in sbom["components"])
+
+
+def test_planted_problem_fails_with_evidence_and_fix(api, alice, disks, django_capture_on_commit_callbacks, web):
+    client = api(alice)
+    image = import_image(client, disks["dirty"], "dirty", django_capture_on_commit_callbacks)
+    latest = client.get(f"images/{image['id']}/scans/latest").json()
+    assert latest["verdict"] == "failed" and latest["blocking"] == 1
+    report = client.get(f"scans/{latest['id']}").json()
+    (finding,) = report["findings"]
+    assert finding["check_id"] == "hygiene.history" and finding["evidence"][0]["path"] == "/root/.bash_history"
+    assert finding["fix"]
+    page = web(alice).get(f"/scans/{latest['id']}/").content.decode()
+    assert "/root/.bash_history" in page and "blocks listing" in page and "How to fix" in page
+
+
+def test_vulnerability_seen_only_through_the_source_package(api, alice, disks, django_capture_on_commit_callbacks, tmp_path):
+    (tmp_path / "glibc.json").write_text(json.dumps(GLIBC_RECORD))
+    call_command("vulndb_import", str(tmp_path), "--no-rescan", verbosity=0)
+    client = api(alice)
+    image = import_image(client, disks["clean"], "glibc", django_capture_on_commit_callbacks)
+    latest = client.get(f"images/{image['id']}/scans/latest").json()
+    assert latest["verdict"] == "failed"
+    report = client.get(f"scans/{latest['id']}").json()
+    (vuln,) = [f for f in report["findings"] if f["family"] == "vulnerabilities"]
+    assert vuln["check_id"] == "vulnerabilities.fixable" and vuln["severity"] == "high" and vuln["blocking"]
+    assert vuln["data"]["package"] == "libc6" and vuln["data"]["source"] == "glibc"
+    assert vuln["data"]["fixed_version"] == "2.36-9+deb12u5"
+    assert report["vulndb_updated_at"] is not None
+
+
+def test_unfixed_vulnerability_warns_but_does_not_fail(api, alice, disks, django_capture_on_commit_callbacks, tmp_path):
+    record = json.loads(json.dumps(GLIBC_RECORD))
+    record["affected"][0]["ranges"][0]["events"] = [{"introduced": "0"}]
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    call_command("vulndb_import", str(tmp_path), "--no-rescan", verbosity=0)
+    client = api(alice)
+    image = import_image(client, disks["clean"], "unfixed", django_capture_on_commit_callbacks)
+    scan_id = client.get(f"images/{image['id']}/scans/latest").json()["id"]
+    report = client.get(f"scans/{scan_id}").json()
+    assert report["verdict"] == "passed"
+    assert [f["check_id"] for f in report["findings"]] == ["vulnerabilities.unfixed"]
+
+
+def test_vulndb_import_is_incremental_and_idempotent(tmp_path, db):
+    (tmp_path / "a.json").write_text(json.dumps(GLIBC_RECORD))
+    call_command("vulndb_import", str(tmp_path), verbosity=0)
+    call_command("vulndb_import", str(tmp_path), verbosity=0)
+    runs = list(VulnDbImport.objects.order_by("started_at"))
+    assert (runs[0].added, runs[1].added, runs[1].unchanged) == (1, 0, 1)
+    newer = {**GLIBC_RECORD, "modified": "2026-11-20T00:00:00Z", "summary": "updated"}
+    (tmp_path / "a.json").write_text(json.dumps(newer))
+    call_command("vulndb_import", str(tmp_path), verbosity=0)
+    assert VulnDbImport.objects.order_by("-started_at").first().updated == 1
+    assert VulnRecord.objects.get().data["summary"] == "updated"
+
+
+def test_exception_turns_the_verdict_and_is_audited(api, alice, olivia, disks, django_capture_on_commit_callbacks):
+    client = api(alice)
+    image = Image.objects.get(pk=import_image(client, disks["dirty"], "excepted", django_capture_on_commit_callbacks)["id"])
+    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
+                    justification="Demo image, history is part of the tutorial.", expires_at=timezone.localdate() + timedelta(days=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_request(image=image, actor=alice)
+    latest = client.get(f"images/{image.pk}/scans/latest").json()
+    assert latest["verdict"] == "passed"
+    report = client.get(f"scans/{latest['id']}").json()
+    assert report["findings"][0]["excepted"] and not report["findings"][0]["blocking"]
+    assert report["findings"][0]["exception_expires_at"]
+    assert client.get(f"images/{image.pk}").status_code == 200
+    from shelf.audit.models import AuditEvent
+
+    assert AuditEvent.objects.for_object(image).filter(action="scan.exception_grant", actor=olivia).exists()
+
+
+def test_verdict_change_notifies_the_provider(api, alice, olivia, disks, django_capture_on_commit_callbacks):
+    client = api(alice)
+    image = Image.objects.get(pk=import_image(client, disks["dirty"], "notify", django_capture_on_commit_callbacks)["id"])
+    assert not Notification.objects.filter(user=alice).exists()
+    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
+                    justification="ok", expires_at=timezone.localdate() + timedelta(days=1))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_request(image=image, actor=alice)
+    notification = Notification.objects.get(user=alice, event="scan.verdict_changed")
+    assert "failed → passed" in notification.title
+    assert mail.outbox and "alice@example.com" in mail.outbox[0].to
+
+
+def test_scanner_crash_is_error_after_one_retry_never_passed(alice_image_available, db, django_capture_on_commit_callbacks):
+    image = alice_image_available
+    starving = ScannerProcess(memory_limit=24 * 1024 * 1024, cpu_limit=30)  # too little memory to load the engine
+    scan = Scan.objects.create(image=image)
+    scan = scan_run(scan=scan, scanner=starving)
+    assert scan.status == "queued" and scan.attempts == 1 and scan.error
+    scan = scan_run(scan=scan, scanner=starving)
+    assert scan.status == "error" and scan.verdict == "" and scan.attempts == 2
+    starving.stop()
+
+
+def test_scanner_timeout_is_an_error(alice_image_available, db):
+    scan = Scan.objects.create(image=alice_image_available, attempts=1)
+    slow = ScannerProcess(memory_limit=2 * 1024**3, cpu_limit=0)  # no time at all
+    scan = scan_run(scan=scan, scanner=slow)
+    assert scan.status == "error" and "longer than" in scan.error
+    slow.stop()
+
+
+def test_scans_are_private_to_the_organisation(api, alice, bob, disks, django_capture_on_commit_callbacks, web):
+    client = api(alice)
+    image = import_image(client, disks["clean"], "private", django_capture_on_commit_callbacks)
+    scan_id = client.get(f"images/{image['id']}/scans/latest").json()["id"]
+    bob_client = api(bob)
+    assert bob_client.post(f"images/{image['id']}/scans").status_code == 404
+    assert bob_client.get(f"images/{image['id']}/scans/latest").status_code == 404
+    assert bob_client.get(f"scans/{scan_id}").status_code == 404
+    assert bob_client.get(f"scans/{scan_id}/sbom").status_code == 404
+    assert web(bob).get(f"/scans/{scan_id}/").status_code == 404
+
+
+@pytest.fixture
+def alice_image_available(alice, disks, settings):
+    """An available image whose bytes are in storage, without going through the upload."""
+    from shelf.storage import get_storage
+
+    image = Image.objects.create(organization=alice.organizations.get(), region_id=1, name="direct", disk_format="raw",
+                                 status="available", stored_size=disks["clean"].stat().st_size)
+    get_storage().write(image.storage_key, iter([disks["clean"].read_bytes()]))
+    return image
