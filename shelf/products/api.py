@@ -18,6 +18,7 @@ from shelf.products.schemas import (
 )
 from shelf.products.selectors import product_list_for, products_for, working_revision
 from shelf.products.services import (
+    document_delete,
     document_set,
     picture_add,
     picture_delete,
@@ -142,6 +143,13 @@ def document_download(request, product_id):
         raise Http404
     return FileResponse(get_storage().open(document.storage_key), as_attachment=True, filename=document.filename,
                         content_type=document.content_type)
+
+
+@router.delete("/products/{uuid:product_id}/document", response={204: None})
+def document_remove(request, product_id):
+    _product, revision = _own(request, product_id)
+    document_delete(actor=request.user, revision=revision)
+    return Status(204, None)
 
 
 @router.post("/products/{uuid:product_id}/validate", response=ValidOut)

@@ -22,9 +22,10 @@ class ProductFieldsIn(Schema):
     new_agreement: AgreementDraftIn | None = None
     deliveries: dict[str, str | None] | None = None
     billing_mode: str | None = None
-    price_yearly: str | None = None
-    price_monthly: str | None = None
-    price_hourly: str | None = None
+    # Decimal strings like "12.50"; numbers are accepted only to say clearly why floats are refused.
+    price_yearly: str | int | float | None = None
+    price_monthly: str | int | float | None = None
+    price_hourly: str | int | float | None = None
     currency: str | None = None
     summary: str | None = None
     details: str | None = None

@@ -151,6 +151,8 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
     for field in PRICE_FIELDS:
         if field in changes:
             raw = changes[field]
+            if isinstance(raw, int) and not isinstance(raw, bool):
+                raw = str(raw)  # a whole number is exact
             if isinstance(raw, float):
                 violations.append(Violation(field, "not_decimal", _("Send prices as decimal strings like \"12.50\", not as floating-point numbers.")))
                 continue
@@ -306,6 +308,21 @@ def document_set(*, actor: User, revision: Revision, fileobj, filename: str) -> 
         audit_record(actor=actor, target=revision.product, action="product.document_set",
                      data={"fields": ["document"], "lock_version": revision.lock_version, "kind": info.kind})
     return document
+
+
+def document_delete(*, actor: User, revision: Revision) -> None:
+    with transaction.atomic():
+        revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision.pk)
+        _guard_editable(revision)
+        document = revision.document_or_none
+        if document is None:
+            return
+        document.delete()
+        revision.lock_version += 1
+        revision.save(update_fields=["lock_version", "updated_at"])
+        audit_record(actor=actor, target=revision.product, action="product.document_delete",
+                     data={"fields": ["document"], "lock_version": revision.lock_version})
+        transaction.on_commit(lambda: get_storage().delete(document.storage_key))
 
 
 @transaction.atomic

@@ -232,6 +232,16 @@ def test_new_agreement_written_in_the_wizard(api, alice):
     assert {e["field"] for e in bad.json()["errors"]} == {"new_agreement.title", "new_agreement.body"}
 
 
-def test_float_prices_are_refused(api, alice):
+def test_float_prices_are_refused_whole_numbers_accepted(api, alice):
     response = api(alice).post("products", json={"price_monthly": 9.99})
-    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "price_monthly"
+    assert response.status_code == 422
+    assert response.json()["errors"][0] == {"field": "price_monthly", "code": "not_decimal",
+                                            "message": "Send prices as decimal strings like \"12.50\", not as floating-point numbers."}
+    assert api(alice).post("products", json={"price_monthly": 99}).json()["price_monthly"] == "99.00"
+
+
+def test_document_can_be_removed(ready):
+    client, product_id = ready
+    assert client.delete(f"products/{product_id}/document").status_code == 204
+    assert client.get(f"products/{product_id}").json()["document"] is None
+    assert "document" in {e["field"] for e in client.post(f"products/{product_id}/validate").json()["errors"]}
