@@ -18,6 +18,7 @@ from shelf.cli.output import api_session, err, human_size, out
 app = typer.Typer(help="Custom images: import, copy, list, delete.", no_args_is_help=True)
 
 CHUNK = 8 * 1024 * 1024
+READ_SIZE = 1024 * 1024
 RETRIES = 6
 TERMINAL = {"available", "failed"}
 
@@ -52,7 +53,7 @@ def _hash_prefix(fh, upto: int, progress: Progress, task) -> "hashlib._Hash":
     fh.seek(0)
     left = upto
     while left:
-        data = fh.read(min(CHUNK, left))
+        data = fh.read(min(READ_SIZE, left))
         if not data:
             break
         digest.update(data)
@@ -186,34 +187,50 @@ def _upload(api, file: Path, image_id: str, received: int, size: int) -> None:
         digest = _hash_prefix(fh, received, progress, task)
         offset = received
         while offset < size:
-            fh.seek(offset)
-            data = fh.read(chunk)
-            received = _send_chunk(api, upload_path, offset, data, size)
-            if received == offset + len(data):
-                digest.update(data)
-                progress.update(task, advance=len(data))
+            length = min(chunk, size - offset)
+            received, sent_digest = _send_chunk(api, upload_path, fh, offset, length, size, digest, progress, task)
+            if received == offset + length:
+                digest = sent_digest
             else:
                 # The server holds another amount than this chunk implies: rehash the file up to it.
                 progress.reset(task, total=size)
                 digest = _hash_prefix(fh, received, progress, task)
+            progress.update(task, completed=received)
             offset = received
     api.post(f"{upload_path}/complete", json={"sha256": digest.hexdigest()})
 
 
-def _send_chunk(api, upload_path: str, offset: int, data: bytes, size: int) -> int:
-    """PUT one chunk, retrying dropped connections and server errors; returns how many bytes the server holds."""
+def _send_chunk(api, upload_path: str, fh, offset: int, length: int, size: int, digest, progress, task):
+    """PUT bytes offset..offset+length-1, streamed from the file (never held whole in memory) and hashed as
+    they go; retries dropped connections and server errors. Returns (bytes the server holds, the digest
+    extended by this chunk)."""
     for attempt in range(RETRIES):
+        extended = digest.copy()
+
+        def body(extended=extended):
+            fh.seek(offset)
+            left = length
+            while left:
+                data = fh.read(min(READ_SIZE, left))
+                if not data:
+                    raise OSError(f"{fh.name} became shorter while it was being uploaded")
+                extended.update(data)
+                left -= len(data)
+                progress.update(task, completed=offset + length - left)
+                yield data
+
         try:
             response = api.request(
                 "PUT",
                 upload_path,
-                content=data,
+                content=body(),
                 headers={
-                    "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{size}",
+                    "Content-Range": f"bytes {offset}-{offset + length - 1}/{size}",
+                    "Content-Length": str(length),
                     "Content-Type": "application/octet-stream",
                 },
             )
-            return response.json()["received"]
+            return response.json()["received"], extended
         except (httpx.TransportError, ApiError) as exc:
             retryable = (
                 isinstance(exc, httpx.TransportError)
@@ -222,13 +239,17 @@ def _send_chunk(api, upload_path: str, offset: int, data: bytes, size: int) -> i
             )
             if not retryable or attempt == RETRIES - 1:
                 raise
+            progress.update(task, completed=offset)
             time.sleep(min(2**attempt, 20))
             try:
                 received = api.get(upload_path)["received"]
             except (httpx.TransportError, ApiError):
                 continue
             if received != offset:
-                return received  # the chunk landed before the connection dropped, or the server wants another offset
+                return (
+                    received,
+                    None,
+                )  # the chunk landed before the connection dropped, or the server wants another offset
     raise AssertionError("unreachable")
 
 
