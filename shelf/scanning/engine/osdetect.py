@@ -98,10 +98,12 @@ def _fallback_release(ctx: ScanContext) -> dict[str, str] | None:
     """Old releases without os-release: the distribution's own release files."""
     alpine = ctx.read_text("/etc/alpine-release", 256)
     if alpine:
+        ctx.cache["os_release_path"] = "/etc/alpine-release"
         return {"ID": "alpine", "VERSION_ID": alpine.strip(), "PRETTY_NAME": f"Alpine Linux v{alpine.strip()}"}
     for path in ("/etc/centos-release", "/etc/redhat-release"):
         text = ctx.read_text(path, 256)
         if text:
+            ctx.cache["os_release_path"] = path
             m = re.search(r"release (\d+(?:\.\d+)*)", text)
             distro = "centos" if "CentOS" in text else "rhel"
             return {"ID": distro, "VERSION_ID": m.group(1) if m else "", "PRETTY_NAME": text.strip()}
@@ -109,6 +111,7 @@ def _fallback_release(ctx: ScanContext) -> dict[str, str] | None:
     if lsb:
         values = parse_os_release(lsb)
         if values.get("DISTRIB_ID"):
+            ctx.cache["os_release_path"] = "/etc/lsb-release"
             return {
                 "ID": values["DISTRIB_ID"].lower(),
                 "VERSION_ID": values.get("DISTRIB_RELEASE", ""),
@@ -116,13 +119,16 @@ def _fallback_release(ctx: ScanContext) -> dict[str, str] | None:
             }
     debian = ctx.read_text("/etc/debian_version", 256)
     if debian:
+        ctx.cache["os_release_path"] = "/etc/debian_version"
         return {"ID": "debian", "VERSION_ID": debian.strip(), "PRETTY_NAME": f"Debian GNU/Linux {debian.strip()}"}
     return None
 
 
 def detect_os(ctx: ScanContext) -> OsInfo | None:
+    ctx.cache["os_release_path"] = "/etc/os-release"
     text = ctx.read_text("/etc/os-release", 64 * 1024)
     if text is None:
+        ctx.cache["os_release_path"] = "/usr/lib/os-release"
         text = ctx.read_text("/usr/lib/os-release", 64 * 1024)
     values = parse_os_release(text) if text else None
     if not values or not values.get("ID"):

@@ -19,15 +19,14 @@ def end_of_life(ctx: ScanContext) -> Iterator[Finding]:
         return
     if not info.eol:
         return
-    source = "/etc/os-release" if ctx.exists("/etc/os-release") else "/usr/lib/os-release"
+    source = ctx.cache.get("os_release_path", "/etc/os-release")
+    line = _line_of(ctx, source, "VERSION_ID=") if source in ("/etc/os-release", "/usr/lib/os-release") else 1
     until = f"ended on {info.eol_date}" if info.eol_date else "ended"
     yield Finding(
         check_id="os.eol",
         severity="high",
         title=f"{info.pretty_name} is end-of-life: security support {until}",
-        evidence=[
-            Evidence(path=source, line=_line_of(ctx, source, "VERSION_ID="), text=f"{info.distro} {info.version}")
-        ],
+        evidence=[Evidence(path=source, line=line, text=f"{info.distro} {info.version}")],
         fix="Rebuild the image on a supported release of the distribution, then rescan.",
         family="os",
         data={"distro": info.distro, "version": info.version, "eol_date": info.eol_date},
