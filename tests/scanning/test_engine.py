@@ -204,3 +204,30 @@ def test_ext4_directly_from_a_tree(tmp_path):
     image = ext4_from_tree(tree, tmp_path / "tiny.img")
     result = scan_image(image, "raw", today=TODAY)
     assert result.os is None and result.incomplete
+
+
+def test_read_errors_make_the_scan_incomplete_not_passed(image_factory, monkeypatch):
+    from shelf.scanning.engine.context import ScanContext, ScanReadError
+
+    original = ScanContext.read_bytes
+
+    def failing(self, path, limit=4 * 1024 * 1024):
+        if path == "/etc/shadow":
+            raise ScanReadError("/etc/shadow: bad extent tree")
+        return original(self, path, limit)
+
+    monkeypatch.setattr(ScanContext, "read_bytes", failing)
+    result = scan_image(image_factory.image("benign"), "raw", today=TODAY)
+    assert "accounts: read error: /etc/shadow: bad extent tree" in result.incomplete
+    assert not result.passed
+
+
+def test_a_crashing_check_is_incomplete(image_factory, monkeypatch):
+    from shelf.scanning.engine.checks import firewall
+
+    def boom(*args):
+        raise RuntimeError("unexpected layout")
+
+    monkeypatch.setattr(firewall, "nft_rules", boom)
+    result = scan_image(image_factory.image("benign"), "raw", today=TODAY)
+    assert "firewall: internal error RuntimeError: unexpected layout" in result.incomplete

@@ -1,0 +1,10 @@
+"""The benchmark function runs end to end (with a small data file; bench/run.py uses gigabytes)."""
+
+from shelf.scanning.engine.bench import bench_scan
+
+
+def test_bench_scan_smoke(tmp_path):
+    lines = bench_scan(tmp_path, large_gib=0.02)
+    text = "\n".join(lines)
+    assert "large/small ratio" in text and "sha256sum" in text and "peak memory" in text
+    assert not (tmp_path / "scan-bench").exists()
