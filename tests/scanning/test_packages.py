@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import struct
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from shelf.scanning.engine.imagebuild import write
 from shelf.scanning.engine.packages import parse_rpm_header, split_sourcerpm
@@ -156,6 +159,37 @@ def test_corrupt_rpm_headers_are_incomplete(image_factory):
     result = image_factory.scan("rocky9-corrupt", corrupt)
     assert {p.name for p in result.packages} == {"openssl-libs", "bash"}
     assert any("1 package headers could not be parsed" in r for r in result.incomplete)
+
+
+DB_LOAD = shutil.which("db5.3_load") or shutil.which("db_load")
+
+
+@pytest.mark.skipif(DB_LOAD is None, reason="Berkeley DB tools (Debian db5.3-util) not installed")
+def test_rpm_berkeley_db_packages(image_factory):
+    """CentOS 7 / RHEL 8 keep /var/lib/rpm/Packages as a Berkeley DB hash: key = instance, value = header."""
+
+    def centos7(tree: Path) -> None:
+        shutil.rmtree(tree / "var/lib/dpkg")
+        write(
+            tree,
+            "etc/os-release",
+            'NAME="CentOS Linux"\nVERSION_ID="7"\nID="centos"\nID_LIKE="rhel fedora"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n',
+        )
+        dump = ["VERSION=3", "format=bytevalue", "type=hash", "HEADER=END"]
+        for n, tags in enumerate(RPMS, start=1):
+            tags = {**tags, 1002: tags.get(1002, "").replace("el9", "el7")}
+            dump += [" " + struct.pack("<I", n).hex(), " " + rpm_header(tags).hex()]
+        dump.append("DATA=END")
+        db = tree / "var/lib/rpm/Packages"
+        db.parent.mkdir(parents=True)
+        subprocess.run([DB_LOAD, str(db)], input="\n".join(dump) + "\n", text=True, check=True)
+
+    result = image_factory.scan("centos7", centos7)
+    assert result.stats["package_db"] == "/var/lib/rpm/Packages"
+    pkgs = {p.name: p for p in result.packages}
+    assert set(pkgs) == {"openssl-libs", "bash"}
+    assert pkgs["openssl-libs"].version == "1:3.0.7-27.el7" and pkgs["bash"].ecosystem == "CentOS:7"
+    assert result.os.eol is True
 
 
 # ---- apk ------------------------------------------------------------------------------------------------

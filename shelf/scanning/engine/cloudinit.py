@@ -61,7 +61,7 @@ def state(ctx: ScanContext) -> CloudInitState:
             for name in ctx.listdir(f"{base}/{wants}"):
                 if name in UNITS:
                     enabled_by.append(f"{base}/{wants}/{name}")
-    masked = [unit for unit in UNITS if ctx.readlink(f"/etc/systemd/system/{unit}") == "/dev/null"]
+    masked = [u for u in UNITS if ctx.readlink(f"/etc/systemd/system/{u}") in ("/dev/null", "../../../dev/null")]
     if not enabled_by:
         for base in ("/etc/systemd/system-preset", "/usr/lib/systemd/system-preset", "/lib/systemd/system-preset"):
             for name in ctx.listdir(base):

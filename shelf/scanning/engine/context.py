@@ -23,6 +23,13 @@ MiB = 1024 * 1024
 DEFAULT_READ_LIMIT = 4 * MiB
 
 
+# System directories that service accounts name as their home; walking them as a home would scan the OS.
+NOT_HOMES = frozenset(
+    {"/", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/usr/games", "/usr/lib", "/lib", "/etc", "/dev",
+     "/dev/null", "/proc", "/sys", "/run", "/var", "/var/run", "/tmp", "/var/tmp", "/nonexistent", "/boot"}  # noqa: S108
+)  # fmt: skip
+
+
 class ScanReadError(Exception):
     """A file exists but cannot be read (corrupt filesystem, unsupported feature, I/O error)."""
 
@@ -260,7 +267,7 @@ class ScanContext:
         result = []
         for user in self.users:
             home = user.home.rstrip("/") or "/"
-            if home in seen or home in ("/", "/nonexistent", "/dev/null"):
+            if home in seen or home in NOT_HOMES:
                 continue
             if self.is_dir(home):
                 seen.add(home)
@@ -277,9 +284,8 @@ class ScanContext:
 
     def unit_enabled(self, unit: str) -> bool:
         """systemd would start `unit`: a link in some *.wants/ directory of /etc or the vendor dirs, not masked."""
-        for base in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
-            if base == "/etc/systemd/system" and self.readlink(f"{base}/{unit}") == "/dev/null":
-                return False
+        if self.readlink(f"/etc/systemd/system/{unit}") in ("/dev/null", "../../../dev/null"):
+            return False  # masked
         for base in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
             for name in self.listdir(base):
                 if name.endswith((".wants", ".requires")) and self.lexists(f"{base}/{name}/{unit}"):

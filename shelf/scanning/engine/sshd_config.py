@@ -166,12 +166,3 @@ def _process(
         config.directives.append(directive)
         if active and keyword not in config.effective:
             config.effective[keyword] = directive
-
-
-def sshd_present(ctx: ScanContext) -> bool:
-    return (
-        ctx.exists(MAIN_CONFIG)
-        or ctx.exists("/usr/sbin/sshd")
-        or ctx.exists("/usr/bin/sshd")
-        or bool({"openssh-server", "openssh"} & ctx.package_names)
-    )
