@@ -25,10 +25,6 @@ from shelf.scanning.engine.imagebuild import (
 
 TODAY = date(2026, 11, 28)
 
-missing = tools_missing()
-if missing:
-    pytest.skip(f"image tools missing: {', '.join(missing)}", allow_module_level=True)
-
 
 class ImageFactory:
     def __init__(self, root: Path):
@@ -83,6 +79,8 @@ class ImageFactory:
 
 @pytest.fixture(scope="session")
 def image_factory(tmp_path_factory) -> ImageFactory:
+    if missing := tools_missing():
+        pytest.skip(f"image tools missing: {', '.join(missing)} (make system-deps installs them)")
     return ImageFactory(tmp_path_factory.mktemp("scan-images"))
 
 

@@ -231,3 +231,31 @@ def test_a_crashing_check_is_incomplete(image_factory, monkeypatch):
     monkeypatch.setattr(firewall, "nft_rules", boom)
     result = scan_image(image_factory.image("benign"), "raw", today=TODAY)
     assert "firewall: internal error RuntimeError: unexpected layout" in result.incomplete
+
+
+def test_every_finding_uses_a_declared_check_id(image_factory):
+    from shelf.scanning.engine import CHECK_IDS
+    from tests.scanning.test_accounts import planted as accounts
+    from tests.scanning.test_hygiene import leftovers
+    from tests.scanning.test_secrets import planted as secrets
+    from tests.scanning.test_ssh import ED25519_PUB, openssh_private_key
+
+    def everything(tree: Path) -> None:
+        accounts(tree)
+        leftovers(tree)
+        secrets(tree)
+        write(tree, "etc/os-release", 'NAME="Debian GNU/Linux"\nVERSION_ID="10"\nID=debian\n')
+        write(
+            tree,
+            "etc/ssh/sshd_config.d/00-bad.conf",
+            "PasswordAuthentication yes\nPermitRootLogin yes\nPermitEmptyPasswords yes\n",
+        )
+        write(tree, "etc/ssh/ssh_host_rsa_key", openssh_private_key())
+        write(tree, "root/.ssh/authorized_keys", f"ssh-ed25519 {ED25519_PUB}\n")
+        write(tree, "root/.ssh/id_rsa", openssh_private_key())
+        write(tree, "etc/cloud/cloud-init.disabled", "")
+        (tree / "etc/nftables.conf").unlink()
+
+    result = image_factory.scan("everything", everything)
+    assert set(ids(result)) == set(CHECK_IDS)
+    assert result.findings[0].severity == "critical" and result.findings[-1].severity == "low"

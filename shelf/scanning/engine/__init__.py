@@ -1,6 +1,26 @@
 """Shelf's host-security scan engine: reads a disk image directly with dissect (no boot, no mount) and checks it.
 
 Django-free on purpose: the web side, the CLI and the benchmark all call `scan_image()`.
+
+Check ids (family modules in `checks/`, severities critical > high > medium > low > info):
+    os.eol                   high      release past its end of security support (evaluation date `today`)
+    accounts.password_hash   high      an account has a usable password hash
+    accounts.empty_password  critical  an account's password field is empty
+    accounts.extra_uid0      high      a UID 0 account other than root
+    ssh.password_auth        high      effective PasswordAuthentication yes (medium when only in a Match block)
+    ssh.root_login           high      effective PermitRootLogin yes (medium when only in a Match block)
+    ssh.empty_passwords      critical  effective PermitEmptyPasswords yes (medium when only in a Match block)
+    ssh.authorized_keys      high      authorized keys baked in for some user
+    ssh.private_key          high      a private key in some ~/.ssh
+    ssh.host_keys            medium    baked host keys (low when cloud-init will regenerate them)
+    hygiene.history          medium    a non-empty shell/client history
+    hygiene.logs             low       leftover logs, rotated archives, journal files
+    hygiene.cloud_init       medium    cloud-init missing, not enabled, or disabled
+    secrets.private_key      high      a private key block in a text file
+    secrets.cloud_key        critical  AWS / Tencent Cloud / Alibaba Cloud access keys
+    secrets.token            high      GitHub / GitLab / Slack tokens
+    secrets.credential_file  high      .git-credentials, .netrc, .pgpass, .my.cnf, .aws/credentials, docker auths, ...
+    firewall.none            medium    no firewall configured to start at boot
 """
 
 from __future__ import annotations
@@ -15,7 +35,29 @@ from shelf.scanning.engine.model import SEVERITY_RANK, Evidence, Finding, OsInfo
 
 ENGINE_VERSION = "1"
 
+CHECK_IDS = (
+    "os.eol",
+    "accounts.password_hash",
+    "accounts.empty_password",
+    "accounts.extra_uid0",
+    "ssh.password_auth",
+    "ssh.root_login",
+    "ssh.empty_passwords",
+    "ssh.authorized_keys",
+    "ssh.private_key",
+    "ssh.host_keys",
+    "hygiene.history",
+    "hygiene.logs",
+    "hygiene.cloud_init",
+    "secrets.private_key",
+    "secrets.cloud_key",
+    "secrets.token",
+    "secrets.credential_file",
+    "firewall.none",
+)
+
 __all__ = [
+    "CHECK_IDS",
     "ENGINE_VERSION",
     "Evidence",
     "Finding",
