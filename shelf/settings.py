@@ -76,7 +76,10 @@ INSTALLED_APPS = [
     "shelf.images",
     "shelf.scanning",
     "shelf.products",
+    "shelf.prereview",
     "shelf.notifications",
+    "shelf.webhooks",
+    "shelf.reviews",
     "shelf.console",
     "shelf",
 ]
@@ -196,3 +199,6 @@ FILE_UPLOAD_HANDLERS = ["shelf.uploads.LimitedUploadHandler"]
 # Scans: each runs in a separate scanner process with these limits.
 SHELF_SCAN_MEMORY_LIMIT = int(os.environ.get("SHELF_SCAN_MEMORY_LIMIT", str(2 * 1024**3)))
 SHELF_SCAN_TIMEOUT = int(os.environ.get("SHELF_SCAN_TIMEOUT", "900"))
+
+# Webhooks: only for development and tests, allow http:// to this machine and private target addresses.
+SHELF_WEBHOOK_ALLOW_HTTP = env_bool("SHELF_WEBHOOK_ALLOW_HTTP", False)

@@ -10,7 +10,10 @@ urlpatterns = [
     path("accounts/", include("shelf.accounts.urls")),
     path("provider/images/", include("shelf.images.urls")),
     path("provider/products/", include("shelf.products.urls")),
+    path("provider/webhooks/", include("shelf.webhooks.urls")),
+    path("operator/prereview-words/", include("shelf.prereview.urls")),
     path("notifications/", include("shelf.notifications.urls")),
+    path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.scanning.urls")),
     path("", include("shelf.console.urls")),
 ]

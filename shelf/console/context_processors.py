@@ -9,13 +9,18 @@ NAVIGATION = {
         (_("Products"), "products:list"),
         (_("Images"), "images:list"),
         (_("Agreements"), "console:provider_agreements"),
+        (_("Webhooks"), "webhooks:list"),
     ],
     "operator": [
         (_("Overview"), "console:operator_home"),
+        (_("Review queue"), "reviews:queue"),
+        (_("Listed products"), "reviews:listed"),
+        (_("Review metrics"), "reviews:metrics"),
         (_("Regions"), "console:operator_regions"),
         (_("Categories"), "console:operator_categories"),
         (_("Agreement templates"), "console:operator_agreements"),
         (_("Scan policy"), "scanning:policy"),
+        (_("Pre-review words"), "prereview:words"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),

@@ -6,23 +6,27 @@ from shelf.accounts.selectors import organization_for_write
 from shelf.audit.models import AuditEvent
 from shelf.errors import raise_if
 from shelf.products import rules
-from shelf.products.models import Product, Revision
+from shelf.products.models import Picture, Product, Revision
 from shelf.products.schemas import (
     AuditOut,
+    DelistIn,
     DocumentOut,
     PictureOut,
     ProductCreateIn,
     ProductOut,
     ProductPatchIn,
+    RevisionOut,
     ValidOut,
 )
-from shelf.products.selectors import product_list_for, products_for, working_revision
+from shelf.products.selectors import product_list_for, products_for, products_viewable, working_revision
 from shelf.products.services import (
     document_delete,
     document_set,
     picture_add,
     picture_delete,
     product_create,
+    product_delist,
+    product_revision_new,
     product_save_draft,
     product_submit,
     product_withdraw,
@@ -61,6 +65,7 @@ def product_out(product: Product, revision: Revision) -> dict:
             "filename": document.filename, "kind": document.kind, "size": document.size, "sha256": document.sha256,
             "url": f"{base}/document"},
         "submitted_at": revision.submitted_at, "due_at": revision.due_at, "rejection_reasons": revision.rejection_reasons or {},
+        "listed_revision": product.revisions.filter(status=Revision.Status.LISTED).values_list("number", flat=True).first(),
     }
 
 
@@ -114,8 +119,8 @@ def picture_upload(request, product_id):
 
 @router.get("/products/{uuid:product_id}/pictures/{int:picture_id}", response={200: None})
 def picture_download(request, product_id, picture_id: int):
-    _product, revision = _own(request, product_id)
-    picture = get_object_or_404(revision.pictures.all(), pk=picture_id)
+    product = get_object_or_404(products_viewable(request.user), pk=product_id)
+    picture = get_object_or_404(Picture.objects.filter(revision__product=product), pk=picture_id)
     return FileResponse(get_storage().open(picture.storage_key), content_type=picture.content_type)
 
 
@@ -136,9 +141,11 @@ def document_upload(request, product_id):
 
 
 @router.get("/products/{uuid:product_id}/document", response={200: None})
-def document_download(request, product_id):
-    _product, revision = _own(request, product_id)
-    document = revision.document_or_none
+def document_download(request, product_id, revision: int | None = None):
+    """The working revision's document, or a given revision's (`?revision=N`)."""
+    product = get_object_or_404(products_viewable(request.user), pk=product_id)
+    chosen = product.revisions.filter(number=revision).first() if revision else working_revision(product)
+    document = chosen.document_or_none if chosen else None
     if document is None:
         raise Http404
     return FileResponse(get_storage().open(document.storage_key), as_attachment=True, filename=document.filename,
@@ -182,3 +189,29 @@ def product_audit(request, product_id):
          "to_status": e.to_status, "reason": e.reason, "data": e.data}
         for e in AuditEvent.objects.for_object(product)
     ]
+
+
+@router.post("/products/{uuid:product_id}/revisions", response={201: ProductOut})
+def product_revise(request, product_id):
+    """Start editing a listed (or delisted) product: a new draft revision; the listed one stays on sale until approved."""
+    product, _revision = _own(request, product_id)
+    product_revision_new(actor=request.user, product=product)
+    return Status(201, product_out(product, working_revision(product)))
+
+
+@router.get("/products/{uuid:product_id}/revisions", response=list[RevisionOut])
+def product_revisions(request, product_id):
+    product, _revision = _own(request, product_id)
+    return [
+        {"number": r.number, "status": r.status, "name": r.name, "submitted_at": r.submitted_at, "decided_at": r.decided_at,
+         "rejection_reasons": r.rejection_reasons or {}}
+        for r in product.revisions.order_by("-number")
+    ]
+
+
+@router.post("/products/{uuid:product_id}/delist", response=ProductOut)
+def product_delist_view(request, product_id, payload: DelistIn):
+    """Take a listed product off sale, by its provider or an operator, with a reason."""
+    product = get_object_or_404(products_viewable(request.user), pk=product_id)
+    product_delist(actor=request.user, product=product, reason=payload.reason or "")
+    return product_out(product, working_revision(product))

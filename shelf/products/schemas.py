@@ -85,6 +85,7 @@ class ProductOut(Schema):
     submitted_at: datetime | None
     due_at: datetime | None
     rejection_reasons: dict[str, str]
+    listed_revision: int | None
 
 
 class ValidOut(Schema):
@@ -99,3 +100,16 @@ class AuditOut(Schema):
     to_status: str
     reason: str
     data: dict
+
+
+class DelistIn(Schema):
+    reason: str | None = None
+
+
+class RevisionOut(Schema):
+    number: int
+    status: str
+    name: str
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    rejection_reasons: dict[str, str]

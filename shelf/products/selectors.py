@@ -13,6 +13,13 @@ def products_for(user: User) -> QuerySet[Product]:
     return Product.objects.none()
 
 
+def products_viewable(user: User) -> QuerySet[Product]:
+    """Products whose content (pictures, document) the user may read: its own, or any for an operator reviewing it."""
+    if user.is_authenticated and user.is_operator:
+        return Product.objects.select_related("organization")
+    return products_for(user)
+
+
 def working_revision(product: Product) -> Revision:
     """The revision being edited or reviewed: the newest one."""
     return (
@@ -28,6 +35,8 @@ def product_list_for(user: User, *, status: str | None = None) -> list[tuple[Pro
         Prefetch("revisions", queryset=Revision.objects.select_related("category").order_by("-number"), to_attr="revisions_desc")
     )
     rows = [(p, p.revisions_desc[0]) for p in products if p.revisions_desc]
+    for product, _revision in rows:
+        product.listed = next((r for r in product.revisions_desc if r.status == Revision.Status.LISTED), None)
     if status:
         rows = [(p, r) for p, r in rows if r.status == status]
     return rows

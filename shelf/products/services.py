@@ -32,7 +32,8 @@ LIST_FIELDS = ("tags", "software")
 PRICE_FIELDS = ("price_yearly", "price_monthly", "price_hourly")
 
 
-def _set_status(revision: Revision, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
+def revision_set_status(revision: Revision, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
+    """The one place a revision's status changes (callers are services that checked the guard, inside their transaction)."""
     previous = revision.status
     revision.status = to
     revision.lock_version += 1
@@ -235,8 +236,14 @@ def product_save_draft(*, actor: User, revision: Revision, lock_version, changes
     _guard_editable(revision)
     _check_lock(revision, lock_version)
     if revision.status == Revision.Status.REJECTED:
-        _set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.edit_after_rejection")
+        revision_set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.edit_after_rejection")
     return _apply_changes(actor=actor, revision=revision, changes=changes)
+
+
+def _delete_unreferenced(key: str) -> None:
+    """Revisions share picture and document objects; an object goes only when no revision uses it any more."""
+    if not Picture.objects.filter(storage_key=key).exists() and not Document.objects.filter(storage_key=key).exists():
+        transaction.on_commit(lambda: get_storage().delete(key))
 
 
 def _store_upload(revision: Revision, fileobj, kind: str) -> tuple[str, str]:
@@ -285,7 +292,7 @@ def picture_delete(*, actor: User, picture: Picture) -> None:
         revision.save(update_fields=["lock_version", "updated_at"])
         audit_record(actor=actor, target=revision.product, action="product.picture_delete",
                      data={"fields": ["pictures"], "lock_version": revision.lock_version})
-        transaction.on_commit(lambda: get_storage().delete(picture.storage_key))
+        _delete_unreferenced(picture.storage_key)
 
 
 def document_set(*, actor: User, revision: Revision, fileobj, filename: str) -> Document:
@@ -300,7 +307,7 @@ def document_set(*, actor: User, revision: Revision, fileobj, filename: str) -> 
         old = Document.objects.filter(revision=revision).first()
         if old is not None:
             old.delete()
-            transaction.on_commit(lambda: get_storage().delete(old.storage_key))
+            _delete_unreferenced(old.storage_key)
         document = Document.objects.create(revision=revision, storage_key=key, kind=info.kind, content_type=info.content_type,
                                            filename=f"{base}{info.extension}", size=info.size, sha256=sha256)
         revision.lock_version += 1
@@ -322,7 +329,7 @@ def document_delete(*, actor: User, revision: Revision) -> None:
         revision.save(update_fields=["lock_version", "updated_at"])
         audit_record(actor=actor, target=revision.product, action="product.document_delete",
                      data={"fields": ["document"], "lock_version": revision.lock_version})
-        transaction.on_commit(lambda: get_storage().delete(document.storage_key))
+        _delete_unreferenced(document.storage_key)
 
 
 @transaction.atomic
@@ -337,9 +344,15 @@ def product_submit(*, actor: User, revision: Revision) -> Revision:
     raise_if(rules.revision_violations(revision))
     now = timezone.now()
     revision.submitted_at = now
-    revision.due_at = add_business_days(now, REVIEW_BUSINESS_DAYS)
-    _set_status(revision, actor=actor, to=Revision.Status.IN_REVIEW, action="product.submit",
+    revision.due_at = add_business_days(timezone.localtime(now), REVIEW_BUSINESS_DAYS)
+    revision_set_status(revision, actor=actor, to=Revision.Status.IN_REVIEW, action="product.submit",
                 data={"due_at": revision.due_at.isoformat()})
+    from shelf.notifications.services import notify_operators
+
+    notify_operators(event="review.submitted", title=_("New submission: %(name)s") % {"name": revision.name},
+                     body=_("%(org)s submitted “%(name)s” for review; due %(due)s.")
+                     % {"org": revision.product.organization.name, "name": revision.name, "due": timezone.localtime(revision.due_at).date()},
+                     url=f"/operator/reviews/{revision.pk}/")
     return revision
 
 
@@ -351,5 +364,59 @@ def product_withdraw(*, actor: User, revision: Revision, reason: str = "") -> Re
         raise Conflict(_("Only a product in review can be withdrawn; this one is %(status)s.") % {"status": revision.get_status_display()},
                        code="not_in_review")
     revision.submitted_at = revision.due_at = None
-    _set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.withdraw", reason=reason)
+    revision_set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.withdraw", reason=reason)
+    from shelf.reviews.models import Claim
+
+    Claim.objects.filter(revision=revision).delete()  # withdrawing releases any operator's claim
     return revision
+
+
+CONTENT_FIELDS = ("access_type", "category", "name", "tags", "software", "version", "agreement", "billing_mode",
+                  "price_yearly", "price_monthly", "price_hourly", "price_input", "currency", "summary", "details", "details_html")
+
+
+@transaction.atomic
+def product_revision_new(*, actor: User, product: Product) -> Revision:
+    """Editing a listed (or delisted) product: a new draft revision copying its content; the listed one stays on sale."""
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    latest = product.revisions.order_by("-number").first()
+    if latest.status in EDITABLE or latest.status == Revision.Status.IN_REVIEW:
+        raise Conflict(_("This product already has a revision being edited or reviewed (r%(n)d).") % {"n": latest.number},
+                       code="revision_open")
+    revision = Revision.objects.create(product=product, number=latest.number + 1, wizard_step="basic",
+                                       **{f: getattr(latest, f) for f in CONTENT_FIELDS})
+    for delivery in latest.deliveries.all():
+        Delivery.objects.create(revision=revision, region_id=delivery.region_id, image_id=delivery.image_id)
+    for picture in latest.pictures.all():
+        Picture.objects.create(revision=revision, position=picture.position, storage_key=picture.storage_key,
+                               content_type=picture.content_type, width=picture.width, height=picture.height,
+                               size=picture.size, sha256=picture.sha256)
+    document = latest.document_or_none
+    if document is not None:
+        Document.objects.create(revision=revision, storage_key=document.storage_key, kind=document.kind,
+                                content_type=document.content_type, filename=document.filename, size=document.size,
+                                sha256=document.sha256)
+    audit_record(actor=actor, target=product, action="product.revision_new", to_status=revision.status,
+                 data={"revision": revision.number, "based_on": latest.number})
+    return revision
+
+
+@transaction.atomic
+def product_delist(*, actor: User, product: Product, reason: str) -> Revision:
+    """listed → delisted, by its provider or an operator, with a reason; relisting goes through review again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolations([Violation("reason", "required", _("Say why the product is delisted."))])
+    listed = Revision.objects.select_for_update().filter(product=product, status=Revision.Status.LISTED).first()
+    if listed is None:
+        raise Conflict(_("This product is not listed."), code="not_listed")
+    revision_set_status(listed, actor=actor, to=Revision.Status.DELISTED, action="product.delist", reason=reason)
+    from shelf.notifications.services import notify_organization
+    from shelf.webhooks.services import emit
+
+    notify_organization(organization=product.organization, event="product.delisted",
+                        title=_("“%(name)s” was delisted") % {"name": listed.name}, body=reason,
+                        url=f"/provider/products/{product.pk}/preview/")
+    emit(organization=product.organization, event="product.delisted",
+         data={"product": str(product.pk), "revision": listed.number, "reason": reason, "by": actor.username})
+    return listed

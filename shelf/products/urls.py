@@ -15,4 +15,6 @@ urlpatterns = [
     path("<uuid:product_id>/submit/", views.product_submit_view, name="submit"),
     path("<uuid:product_id>/withdraw/", views.product_withdraw_view, name="withdraw"),
     path("<uuid:product_id>/preview/", views.product_preview, name="preview"),
+    path("<uuid:product_id>/revise/", views.product_revise, name="revise"),
+    path("<uuid:product_id>/delist/", views.product_delist_view, name="delist"),
 ]

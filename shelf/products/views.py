@@ -22,6 +22,8 @@ from shelf.products.services import (
     picture_add,
     picture_delete,
     product_create,
+    product_delist,
+    product_revision_new,
     product_save_draft,
     product_submit,
     product_withdraw,
@@ -227,6 +229,33 @@ def product_withdraw_view(request, product_id):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Withdrawn from review; you can edit the product and submit it again."))
+    return redirect("products:list")
+
+
+@provider_required
+@require_POST
+def product_revise(request, product_id):
+    """Edit a listed or delisted product: a new draft revision; what is on sale stays until the new one is approved."""
+    product, _revision = _own(request, product_id)
+    try:
+        revision = product_revision_new(actor=request.user, product=product)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("products:list")
+    messages.success(request, _("Revision r%(n)d created; the listed revision stays on sale until this one is approved.") % {"n": revision.number})
+    return redirect("products:step", product_id=product.pk, step="basic")
+
+
+@provider_required
+@require_POST
+def product_delist_view(request, product_id):
+    product, _revision = _own(request, product_id)
+    try:
+        product_delist(actor=request.user, product=product, reason=request.POST.get("reason", ""))
+    except (Conflict, RuleViolations) as exc:
+        messages.error(request, getattr(exc, "message", None) or exc.violations[0].message)
+    else:
+        messages.success(request, _("Delisted. Edit it and submit it again to relist it."))
     return redirect("products:list")
 
 

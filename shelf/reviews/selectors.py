@@ -1,0 +1,72 @@
+"""Reads for the review side: the queue ordered by due date, due-date wording, metrics."""
+
+from statistics import median
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from shelf.products.models import Revision
+from shelf.reviews.models import Decision
+from shelf.workdays import business_days_between
+
+
+def review_queue(*, category: str | None = None, provider: str | None = None) -> QuerySet[Revision]:
+    """Submissions in review, earliest due first (so the overdue ones lead)."""
+    revisions = (
+        Revision.objects.filter(status=Revision.Status.IN_REVIEW)
+        .select_related("product__organization", "category__parent", "claim__operator")
+        .order_by("due_at", "submitted_at")
+    )
+    if category:
+        revisions = revisions.filter(Q(category__slug=category) | Q(category__parent__slug=category))
+    if provider:
+        revisions = revisions.filter(product__organization__slug=provider)
+    return revisions
+
+
+def business_days_left(revision: Revision, today=None) -> int | None:
+    if revision.due_at is None:
+        return None
+    today = today or timezone.localdate()
+    return business_days_between(today, timezone.localtime(revision.due_at).date())
+
+
+def due_label(revision: Revision, today=None) -> str:
+    """“due in N business days”, “due today” or “overdue by N business days”."""
+    left = business_days_left(revision, today)
+    if left is None:
+        return ""
+    if left > 0:
+        return ngettext("due in %(n)d business day", "due in %(n)d business days", left) % {"n": left}
+    if left == 0:
+        return _("due today")
+    return ngettext("overdue by %(n)d business day", "overdue by %(n)d business days", -left) % {"n": -left}
+
+
+def _percentile(values: list[int], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def review_metrics(today=None) -> dict:
+    today = today or timezone.localdate()
+    waiting = list(Revision.objects.filter(status=Revision.Status.IN_REVIEW))
+    durations = list(Decision.objects.values_list("business_days", flat=True))
+    weeks: dict[str, dict[str, int]] = {}
+    for decided_at, outcome in Decision.objects.values_list("decided_at", "outcome"):
+        year, week, _day = timezone.localtime(decided_at).isocalendar()
+        key = f"{year}-W{week:02d}"
+        weeks.setdefault(key, {"approved": 0, "rejected": 0})[outcome] += 1
+    return {
+        "waiting": len(waiting),
+        "overdue": sum(1 for r in waiting if (business_days_left(r, today) or 0) < 0),
+        "median_days": median(durations) if durations else None,
+        "p90_days": _percentile(durations, 0.9),
+        "decisions": len(durations),
+        "weeks": sorted(weeks.items())[-12:],
+    }

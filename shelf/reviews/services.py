@@ -1,0 +1,140 @@
+"""The operators' side of review: claims, approval, rejection with per-field reasons.
+
+Approval lists the revision and, in the same transaction, retires the revision that was on sale,
+so buyers always see exactly one listed revision.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shelf.accounts.models import User
+from shelf.audit.services import audit_record
+from shelf.errors import Conflict, RuleViolations, Violation, raise_if
+from shelf.notifications.services import notify_organization
+from shelf.products.models import Revision
+from shelf.products.services import revision_set_status
+from shelf.reviews.models import Claim, Decision
+from shelf.workdays import business_days_between
+
+REJECTABLE_FIELDS = ("category", "name", "tags", "software", "version", "agreement", "deliveries", "security", "billing",
+                     "pictures", "summary", "document", "details", "other")
+
+
+def _in_review(revision_id: int) -> Revision:
+    revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision_id)
+    if revision.status != Revision.Status.IN_REVIEW:
+        raise Conflict(_("This submission is no longer in review (it is %(status)s).") % {"status": revision.get_status_display()},
+                       code="not_in_review")
+    return revision
+
+
+def review_claim(*, operator: User, revision: Revision) -> Claim:
+    """Take a submission. If another operator holds it, refuse (409) naming them."""
+    with transaction.atomic():
+        revision = _in_review(revision.pk)
+        existing = Claim.objects.filter(revision=revision).select_related("operator").first()
+        if existing is not None:
+            if existing.operator_id == operator.pk:
+                return existing
+            raise Conflict(_("%(who)s already holds this submission.") % {"who": existing.operator.username}, code="claimed")
+        try:
+            with transaction.atomic():
+                claim = Claim.objects.create(revision=revision, operator=operator)
+        except IntegrityError:
+            # Two operators at once: the unique claim row decides, the loser is told who won.
+            holder = Claim.objects.select_related("operator").get(revision=revision).operator
+            raise Conflict(_("%(who)s already holds this submission.") % {"who": holder.username}, code="claimed") from None
+        audit_record(actor=operator, target=revision.product, action="review.claim", data={"revision": revision.number})
+    return claim
+
+
+@transaction.atomic
+def review_release(*, operator: User, revision: Revision) -> None:
+    claim = Claim.objects.filter(revision_id=revision.pk).first()
+    if claim is None:
+        return
+    claim.delete()
+    audit_record(actor=operator, target=revision.product, action="review.release",
+                 data={"revision": revision.number, "holder": claim.operator.username})
+
+
+@transaction.atomic
+def review_reassign(*, operator: User, revision: Revision, to: User) -> Claim:
+    if not to.is_operator:
+        raise RuleViolations([Violation("operator", "not_operator", _("Submissions can only be assigned to operators."))])
+    revision = _in_review(revision.pk)
+    Claim.objects.filter(revision=revision).delete()
+    claim = Claim.objects.create(revision=revision, operator=to)
+    audit_record(actor=operator, target=revision.product, action="review.reassign", data={"revision": revision.number, "to": to.username})
+    return claim
+
+
+def _decide(operator: User, revision: Revision, outcome: str, reasons: dict, checklist: dict) -> Decision:
+    now = timezone.now()
+    days = business_days_between(timezone.localtime(revision.submitted_at).date(), timezone.localtime(now).date())
+    Claim.objects.filter(revision=revision).delete()
+    return Decision.objects.create(revision=revision, operator=operator, outcome=outcome, reasons=reasons, checklist=checklist,
+                                   submitted_at=revision.submitted_at, business_days=days)
+
+
+def review_approve(*, operator: User, revision: Revision, checklist: dict | None = None) -> Revision:
+    """in_review → listed; the previously listed revision (if any) is superseded in the same transaction."""
+    from shelf.webhooks.services import emit
+
+    with transaction.atomic():
+        revision = _in_review(revision.pk)
+        _require_holder(operator, revision)
+        previous = Revision.objects.select_for_update().filter(product=revision.product, status=Revision.Status.LISTED).exclude(pk=revision.pk)
+        for old in previous:
+            revision_set_status(old, actor=operator, to=Revision.Status.SUPERSEDED, action="product.superseded",
+                                data={"by_revision": revision.number})
+        revision.decided_at, revision.rejection_reasons = timezone.now(), {}
+        revision_set_status(revision, actor=operator, to=Revision.Status.LISTED, action="review.approve")
+        _decide(operator, revision, Decision.Outcome.APPROVED, {}, checklist or {})
+        organization = revision.product.organization
+        notify_organization(organization=organization, event="product.approved",
+                            title=_("“%(name)s” is approved and listed") % {"name": revision.name},
+                            url=f"/provider/products/{revision.product_id}/preview/")
+        emit(organization=organization, event="product.approved",
+             data={"product": str(revision.product_id), "revision": revision.number, "name": revision.name})
+    return revision
+
+
+def review_reject(*, operator: User, revision: Revision, reasons: dict[str, str], checklist: dict | None = None) -> Revision:
+    """in_review → rejected with a reason for each failing field; the provider sees them next to the fields."""
+    from shelf.webhooks.services import emit
+
+    reasons = {field: (text or "").strip() for field, text in (reasons or {}).items() if (text or "").strip()}
+    violations = []
+    if not reasons:
+        violations.append(Violation("reasons", "required", _("Give a reason for at least one field.")))
+    unknown = sorted(set(reasons) - set(REJECTABLE_FIELDS))
+    if unknown:
+        violations.append(Violation("reasons", "unknown_field", _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}))
+    raise_if(violations)
+    with transaction.atomic():
+        revision = _in_review(revision.pk)
+        _require_holder(operator, revision)
+        revision.decided_at, revision.rejection_reasons = timezone.now(), reasons
+        revision_set_status(revision, actor=operator, to=Revision.Status.REJECTED, action="review.reject",
+                            reason="; ".join(f"{k}: {v}" for k, v in reasons.items()))
+        _decide(operator, revision, Decision.Outcome.REJECTED, reasons, checklist or {})
+        organization = revision.product.organization
+        notify_organization(organization=organization, event="product.rejected",
+                            title=_("“%(name)s” was not approved") % {"name": revision.name},
+                            body="\n".join(f"{field}: {text}" for field, text in reasons.items()),
+                            url=f"/provider/products/{revision.product_id}/")
+        emit(organization=organization, event="product.rejected",
+             data={"product": str(revision.product_id), "revision": revision.number, "reasons": reasons})
+    return revision
+
+
+def _require_holder(operator: User, revision: Revision) -> None:
+    """Decisions are made by the operator holding the submission; an unclaimed one is claimed on the way."""
+    claim = Claim.objects.filter(revision=revision).select_related("operator").first()
+    if claim is None:
+        Claim.objects.create(revision=revision, operator=operator)
+    elif claim.operator_id != operator.pk:
+        raise Conflict(_("%(who)s holds this submission; ask them to release it or reassign it to you.") % {"who": claim.operator.username},
+                       code="claimed")
