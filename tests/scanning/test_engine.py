@@ -259,3 +259,15 @@ def test_every_finding_uses_a_declared_check_id(image_factory):
     result = image_factory.scan("everything", everything)
     assert set(ids(result)) == set(CHECK_IDS)
     assert result.findings[0].severity == "critical" and result.findings[-1].severity == "low"
+
+
+def test_vmdk_descriptor_pointing_at_other_files_is_refused(tmp_path, image_factory):
+    raw = image_factory.image("benign")
+    split = tmp_path / "split.vmdk"
+    run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", raw, split)
+    assert split.read_bytes()[:4] == b"# Di"  # a text descriptor naming extent files beside it
+    result = scan_image(split, "vmdk", today=TODAY)
+    assert result.os is None and any("self-contained" in r for r in result.incomplete)
+    stream = tmp_path / "stream.vmdk"
+    run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, stream)
+    assert scan_image(stream, "vmdk", today=TODAY).passed
