@@ -3,8 +3,10 @@
 Statuses change only here: importing → validating → available, or → failed with a reason.
 """
 
+import time
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError, Sum
 from django.utils import timezone
@@ -21,6 +23,7 @@ from shelf.images.signals import image_available
 from shelf.storage import get_storage
 
 READ_SIZE = 1024 * 1024
+HEARTBEAT_SECONDS = 60
 HOLDING_STATUSES = (Image.Status.IMPORTING, Image.Status.VALIDATING, Image.Status.AVAILABLE)
 
 
@@ -256,6 +259,22 @@ def image_import_cancel(*, actor: User, image: Image) -> Image:
         return image_import_abort(actor=actor, image=image, code="cancelled", reason=_("The upload was cancelled."))
 
 
+def image_import_expire(*, image: Image, older_than) -> Image:
+    """An upload nobody touched since `older_than` is abandoned: it fails and its bytes and quota are freed."""
+    with get_storage().staging_lock(image.storage_key):
+        image = _reload_importing(image)
+        upload = _require_importing(image)
+        if upload.updated_at >= older_than:
+            raise Conflict(_("This upload is in progress."), code="in_progress")
+        return image_import_abort(
+            actor=None,
+            image=image,
+            code="expired",
+            reason=_("The upload was abandoned: no data arrived for %(hours)d hours. Import the file again.")
+            % {"hours": settings.SHELF_UPLOAD_EXPIRY_HOURS},
+        )
+
+
 def image_import_complete(*, actor: User, image: Image, sha256: str = "") -> Image:
     """Finish the upload: check size and checksum, make the object final and queue validation."""
     storage = get_storage()
@@ -314,9 +333,10 @@ def _enqueue_validation(image_id) -> None:
 
 def image_validation_passed(*, image: Image, virtual_size: int, data: dict | None = None) -> Image:
     with transaction.atomic():
-        image = Image.objects.select_for_update().get(pk=image.pk)
-        if image.status != Image.Status.VALIDATING:
-            return image
+        current = Image.objects.select_for_update().filter(pk=image.pk).first()
+        if current is None or current.status != Image.Status.VALIDATING:
+            return current or image  # deleted or decided meanwhile
+        image = current
         image.virtual_size = virtual_size
         image.available_at = timezone.now()
         image.failure_code = image.failure_reason = ""
@@ -331,11 +351,11 @@ def _image_became_available(image_id) -> None:
 
 def image_validation_failed(*, image: Image, code: str, reason: str) -> Image:
     """A refused image keeps its row (so the provider reads why) but none of its bytes."""
-    get_storage().delete(image.storage_key)
     with transaction.atomic():
-        image = Image.objects.select_for_update().get(pk=image.pk)
-        if image.status not in (Image.Status.VALIDATING, Image.Status.IMPORTING):
-            return image
+        current = Image.objects.select_for_update().filter(pk=image.pk).first()
+        if current is None or current.status not in (Image.Status.VALIDATING, Image.Status.IMPORTING):
+            return current or image  # deleted or decided meanwhile
+        image = current
         image.failure_code, image.failure_reason, image.stored_size = code, reason, 0
         _set_status(
             image,
@@ -345,6 +365,8 @@ def image_validation_failed(*, image: Image, code: str, reason: str) -> Image:
             reason=reason,
             data={"code": code},
         )
+    # Only once the row says failed: a duplicate run of a job must never remove an available image's bytes.
+    get_storage().delete(image.storage_key)
     return image
 
 
@@ -409,14 +431,25 @@ def image_copy_finish(*, copy: Image) -> Image:
         )
     storage = get_storage()
     hasher = ResumableSha256()
+    heartbeat = time.monotonic()
 
     def chunks():
+        nonlocal heartbeat
         with storage.open(source.storage_key) as fh:
             while data := fh.read(READ_SIZE):
                 hasher.update(data)
                 yield data
+                if time.monotonic() - heartbeat > HEARTBEAT_SECONDS:
+                    # A long copy shows it is alive, so it is never taken for one a dead worker left behind.
+                    Image.objects.filter(pk=copy.pk).update(updated_at=timezone.now())
+                    heartbeat = time.monotonic()
 
-    written = storage.write(copy.storage_key, chunks())
+    try:
+        written = storage.write(copy.storage_key, chunks())
+    except FileNotFoundError:
+        return image_validation_failed(
+            image=copy, code="source_gone", reason=_("The source image was deleted before the copy finished.")
+        )
     digest = hasher.hexdigest()
     if digest != source.sha256:
         return image_validation_failed(
@@ -425,9 +458,17 @@ def image_copy_finish(*, copy: Image) -> Image:
             reason=_("The copy's checksum differs from the source image; copy it again."),
         )
     with transaction.atomic():
-        copy.sha256, copy.stored_size = digest, written
-        _set_status(copy, actor=None, to=Image.Status.VALIDATING, action="image.copy_complete", data={"sha256": digest})
-    return copy
+        current = Image.objects.select_for_update().filter(pk=copy.pk).first()
+        if current is None or current.status != Image.Status.IMPORTING:
+            # Deleted while its bytes were being copied: they must not stay behind (and saving the old
+            # instance would have inserted the deleted row again).
+            storage.delete(copy.storage_key)
+            return current or copy
+        current.sha256, current.stored_size = digest, written
+        _set_status(
+            current, actor=None, to=Image.Status.VALIDATING, action="image.copy_complete", data={"sha256": digest}
+        )
+    return current
 
 
 def image_delete(*, actor: User, image: Image) -> None:

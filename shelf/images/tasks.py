@@ -1,14 +1,27 @@
 """Background jobs for images. Each takes an id, reloads the row and does nothing if the work is done."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 from django_tasks import task
 
+from shelf.errors import Conflict
 from shelf.images import inspection
 from shelf.images.models import Image
-from shelf.images.services import image_copy_finish, image_validation_failed, image_validation_passed
+from shelf.images.services import (
+    image_copy_finish,
+    image_import_expire,
+    image_validation_failed,
+    image_validation_passed,
+)
 from shelf.storage import get_storage
+
+# Validation is bounded (qemu-img has a two-minute budget) and a copy refreshes updated_at while it streams,
+# so an image whose row has not moved for this long was left behind by a worker that died mid-job.
+STALLED_AFTER = timedelta(minutes=15)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +46,50 @@ def run_validation(image: Image) -> Image:
     )
 
 
+def housekeeping() -> dict[str, list[str]]:
+    """Put right what dead workers and abandoned clients leave behind; safe to run at any time, anywhere.
+
+    - an image validating, or a copy importing, whose row has not moved for STALLED_AFTER: its worker died
+      (a hard kill or a crash loses the job in the queue); queue the job again — jobs are idempotent;
+    - an upload session untouched for SHELF_UPLOAD_EXPIRY_HOURS: fail it and free its bytes and quota.
+
+    Every image job runs it first, so a live worker heals the system as soon as any image work arrives;
+    deployments should also run it periodically (`python manage.py shell -c
+    "from shelf.images.tasks import housekeeping; housekeeping()"`).
+    """
+    now = timezone.now()
+    requeued, expired = [], []
+    stalled = Image.objects.filter(updated_at__lt=now - STALLED_AFTER).filter(
+        Q(status=Image.Status.VALIDATING) | Q(status=Image.Status.IMPORTING, upload__isnull=True)
+    )
+    for image in stalled:
+        # Claim it by moving updated_at: two sweeps never requeue the same image, and the next waits again.
+        if not Image.objects.filter(pk=image.pk, updated_at=image.updated_at).update(updated_at=timezone.now()):
+            continue
+        job = validate_image if image.status == Image.Status.VALIDATING else copy_image
+        log.warning("requeueing %s of image %s, stalled since %s", job.name, image.pk, image.updated_at)
+        job.enqueue(str(image.pk))
+        requeued.append(str(image.pk))
+    cutoff = now - timedelta(hours=settings.SHELF_UPLOAD_EXPIRY_HOURS)
+    for image in Image.objects.filter(status=Image.Status.IMPORTING, upload__updated_at__lt=cutoff):
+        try:
+            image_import_expire(image=image, older_than=cutoff)
+        except Conflict:
+            continue  # resumed or finished meanwhile
+        expired.append(str(image.pk))
+    return {"requeued": requeued, "expired": expired}
+
+
+def _housekeeping_quietly() -> None:
+    try:
+        housekeeping()
+    except Exception:  # housekeeping must never cost the job it rides on
+        log.exception("image housekeeping failed")
+
+
 @task(queue_name="default")
 def validate_image(image_id: str) -> str:
+    _housekeeping_quietly()
     image = Image.objects.select_related("region").filter(pk=image_id).first()
     if image is None:
         return "gone"
@@ -43,6 +98,7 @@ def validate_image(image_id: str) -> str:
 
 @task(queue_name="default")
 def copy_image(image_id: str) -> str:
+    _housekeeping_quietly()
     image = Image.objects.select_related("region").filter(pk=image_id).first()
     if image is None:
         return "gone"

@@ -1,0 +1,183 @@
+"""Validation with the real database task backend and real `db_worker` processes.
+
+pytest-django's SQLite test database lives in memory, out of reach of another process, so these tests
+run Shelf as deployed instead: its own data directory and database file, the production settings (whose
+task backend is django_tasks_db), and every step in a `manage.py` subprocess.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.images.builders import build_set, tools_missing
+
+if tools_missing():
+    pytest.skip(f"missing {', '.join(tools_missing())}", allow_module_level=True)
+
+MANAGE = str(Path(__file__).resolve().parents[2] / "manage.py")
+
+IMPORT = """
+import hashlib, io
+from shelf.accounts.services import provider_signup
+from shelf.images.services import image_import_complete, image_import_start, image_upload_chunk
+
+data = open({path!r}, "rb").read()
+user, org = provider_signup(username="alice", email="alice@example.com", password="correct-Horse-battery-9",
+                            organization_name="Alice Images")
+image = image_import_start(actor=user, organization=org, name="worker test", region_code="ap-guangzhou",
+                           disk_format="qcow2", size=len(data))
+image_upload_chunk(actor=user, image=image, start=0, length=len(data), total=len(data), body=io.BytesIO(data))
+image_import_complete(actor=user, image=image, sha256=hashlib.sha256(data).hexdigest())
+print(image.pk)
+"""
+
+STATE = """
+from django_tasks_db.models import DBTaskResult
+from shelf.images.models import Image
+
+image = Image.objects.get()
+validation = DBTaskResult.objects.filter(task_path="shelf.images.tasks.validate_image").values_list("status", flat=True)
+print(image.status, image.failure_code or "-", ",".join(validation))
+"""
+
+
+class Deployment:
+    def __init__(self, root: Path, qemu_delay: float = 0, template: Path | None = None):
+        self.root = root
+        self.data = root / "server-data"
+        if template is not None:
+            shutil.copytree(template, self.data)  # an already migrated database: saves a migrate per test
+        else:
+            self.data.mkdir()
+        environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SHELF_TASKS_BACKEND")}
+        self.env = {
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "shelf.settings",
+            "SHELF_DATA_DIR": str(self.data),
+            "SHELF_LOG_LEVEL": "WARNING",
+        }
+        self.qemu_started = root / "qemu-started"
+        if qemu_delay:
+            # A qemu-img that says when it starts and takes its time, so a worker can be stopped mid-job.
+            shim = root / "bin"
+            shim.mkdir()
+            real = subprocess.run(["which", "qemu-img"], capture_output=True, text=True, check=True).stdout.strip()
+            (shim / "qemu-img").write_text(
+                f'#!/bin/sh\ntouch {self.qemu_started}\nsleep {qemu_delay}\nexec {real} "$@"\n'
+            )
+            (shim / "qemu-img").chmod(0o755)
+            self.env["PATH"] = f"{shim}:{self.env['PATH']}"
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, MANAGE, *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "--no-imports", "-c", textwrap.dedent(code)).splitlines()[-1]
+
+    def worker(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                MANAGE,
+                "db_worker",
+                "--queue-name",
+                "default",  # validation's queue; the scanner's queue is not under test here
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                *args,
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    deployment = Deployment(tmp_path_factory.mktemp("worker-template"))
+    deployment.manage("migrate", "--noinput", "-v", "0")
+    return deployment.data
+
+
+@pytest.fixture(scope="module")
+def qcow2(tmp_path_factory) -> Path:
+    return build_set(tmp_path_factory.mktemp("worker-disks"))["qcow2"]
+
+
+def test_validation_queued_while_no_worker_runs_is_done_by_the_next_worker(tmp_path, qcow2, migrated):
+    deployment = Deployment(tmp_path, template=migrated)
+    deployment.shell(IMPORT.format(path=str(qcow2)))
+    # Completed and queued, but no worker: the job waits in the database.
+    assert deployment.shell(STATE) == "validating - READY"
+
+    worker = deployment.worker("--batch")
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, output
+    assert deployment.shell(STATE) == "available - SUCCESSFUL"
+
+
+def test_worker_stopped_mid_job_finishes_it_first(tmp_path, qcow2, migrated):
+    """A restart (SIGTERM, as systemd or `serve` sends) lets the running validation end, then exits."""
+    deployment = Deployment(tmp_path, qemu_delay=1, template=migrated)
+    worker = deployment.worker()
+    try:
+        deployment.shell(IMPORT.format(path=str(qcow2)))
+        deadline = time.monotonic() + 60
+        while not deployment.qemu_started.exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker never started the job"
+            time.sleep(0.05)
+        assert deployment.shell(STATE) == "validating - RUNNING"
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, output
+    assert deployment.shell(STATE) == "available - SUCCESSFUL"
+
+
+def test_job_lost_with_a_killed_worker_is_recovered_by_housekeeping(tmp_path, qcow2, migrated):
+    """A hard kill (OOM, power) leaves the queue's job RUNNING forever; housekeeping queues it again."""
+    deployment = Deployment(tmp_path, qemu_delay=1, template=migrated)
+    worker = deployment.worker()
+    try:
+        deployment.shell(IMPORT.format(path=str(qcow2)))
+        deadline = time.monotonic() + 60
+        while not deployment.qemu_started.exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker never started the job"
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert deployment.shell(STATE) == "validating - RUNNING"
+    # A new worker alone finds nothing to do: the job is not READY.
+    deployment.manage("db_worker", "--queue-name", "default", "--batch", "--no-startup-delay")
+    assert deployment.shell(STATE) == "validating - RUNNING"
+    # Later (the image has not moved for longer than a job can take), housekeeping queues the job again.
+    deployment.shell(
+        """
+        from datetime import timedelta
+        from django.utils import timezone
+        from shelf.images.models import Image
+        from shelf.images.tasks import STALLED_AFTER, housekeeping
+
+        Image.objects.update(updated_at=timezone.now() - STALLED_AFTER - timedelta(minutes=1))
+        print(housekeeping())
+        """
+    )
+    deployment.manage("db_worker", "--queue-name", "default", "--batch", "--no-startup-delay")
+    assert deployment.shell(STATE) == "available - RUNNING,SUCCESSFUL"
