@@ -9,8 +9,8 @@ from shelf.scanning.engine.checks.secrets import mask, scan_text
 from shelf.scanning.engine.imagebuild import write
 from tests.scanning.conftest import ids
 
-AWS_ID = "AKIAIOSFODNN7EXAMPLE"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_ID = "AKIA" + "Z3Q7WJ5NLBX2R4TY"
+AWS_SECRET = "q8Fz/2kLmN4pR7sT1vW3xY5zA9bC0dE6fG8hJ2kL"
 TENCENT = "AKID" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv"
 ALIBABA = "LTAI5tAbCdEfGhIjKlMnOp"
 GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -95,3 +95,4 @@ def test_scan_text_patterns():
         ("secrets.token", "high"): [2],
     }
     assert not scan_text("/etc/x", "AKIA-not-a-key and ghp_short\n")
+    assert not scan_text("/opt/sdk/README", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")  # AWS's sample key

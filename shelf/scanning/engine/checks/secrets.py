@@ -194,6 +194,8 @@ def scan_text(path: str, text: str) -> dict[tuple[str, str], list[Evidence]]:
             line = line[:10_000]
         for pattern in PATTERNS:
             for m in pattern.regex.finditer(line):
+                if "EXAMPLE" in m.group(0):
+                    continue  # AWS's documented sample keys (AKIAIOSFODNN7EXAMPLE ...) ship in SDKs and docs
                 if pattern.check_id == "secrets.private_key":
                     shown = m.group(0)  # the armour header names the key type; the key follows on later lines
                 else:
