@@ -11,6 +11,7 @@ from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations, TooLarge
 from shelf.images.selectors import images_owned_by
 from shelf.images.services import image_copy_start, image_delete
+from shelf.scanning.models import Scan
 from shelf.scanning.selectors import latest_scan
 
 
@@ -18,7 +19,12 @@ from shelf.scanning.selectors import latest_scan
 def image_list(request):
     """The provider's images grouped by region, every active region shown so empty ones invite an import."""
     by_region = defaultdict(list)
-    for image in images_owned_by(request.user).select_related("upload"):
+    images = list(images_owned_by(request.user).select_related("upload"))
+    latest = {}
+    for scan in Scan.objects.filter(image__in=images).order_by("image_id", "-created_at"):
+        latest.setdefault(scan.image_id, scan)
+    for image in images:
+        image.latest_scan = latest.get(image.pk)
         by_region[image.region_id].append(image)
     regions = [(region, by_region.get(region.pk, [])) for region in regions_active()]
     return render(request, "images/list.html", {"regions": regions})
