@@ -1,0 +1,34 @@
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Schema
+
+
+class WebhookIn(Schema):
+    url: str | None = None
+    events: list[str] | None = None
+    organization: str | None = None
+
+
+class WebhookOut(Schema):
+    id: UUID
+    organization: str
+    url: str
+    events: list[str]
+    secret: str
+    is_active: bool
+    created_at: datetime
+
+
+class DeliveryOut(Schema):
+    id: UUID
+    event: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str
+    response_excerpt: str
+    payload: dict
+    created_at: datetime
+    delivered_at: datetime | None
