@@ -127,6 +127,12 @@ def test_chunk_sent_twice_is_harmless(alice_api, importing, django_capture_on_co
     done = complete(alice_api, image_id, hashlib.sha256(data).hexdigest(), django_capture_on_commit_callbacks)
     assert done.status_code == 200, done.json()
     assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    # Completing twice, or sending data after completion, is refused without harm.
+    twice = complete(alice_api, image_id, hashlib.sha256(data).hexdigest(), django_capture_on_commit_callbacks)
+    assert twice.status_code == 409 and codes(twice) == {(None, "not_importing")}
+    late = put(alice_api, image_id, data[:MiB], 0, len(data))
+    assert late.status_code == 409 and codes(late) == {(None, "not_importing")}
+    assert alice_api.get(f"images/{image_id}/upload").status_code == 404
 
 
 def test_overlapping_chunk_writes_only_its_new_tail(alice_api, importing, django_capture_on_commit_callbacks):
@@ -183,6 +189,20 @@ def test_malformed_content_range_is_refused(alice_api, importing, content_range,
     assert codes(response) == {("content_range", code)}
 
 
+def test_chunk_over_the_server_maximum_is_413(alice_api, importing, settings):
+    image_id, data = importing
+    settings.SHELF_UPLOAD_CHUNK_MAX = MiB
+    response = put(alice_api, image_id, data[: MiB + 1], 0, len(data))
+    assert response.status_code == 413 and codes(response) == {("content_range", "chunk_too_large")}
+    assert alice_api.get(f"images/{image_id}/upload").json()["chunk_max"] == MiB
+
+
+def test_total_other_than_the_announced_size_is_refused(alice_api, importing):
+    image_id, data = importing
+    response = put(alice_api, image_id, data[:MiB], 0, len(data) + 1)
+    assert response.status_code == 422 and codes(response) == {("content_range", "total_mismatch")}
+
+
 def test_chunk_beyond_the_announced_size_is_refused(alice_api, importing):
     image_id, data = importing
     response = put(alice_api, image_id, data + b"extra", 0, "*")
@@ -205,7 +225,8 @@ def test_wrong_checksum_fails_the_image_and_removes_its_bytes(alice_api, importi
     assert "SHA-256" in image["failure_reason"] and image["stored_size"] == 0
     assert stored_files(image_id) == []
     # A failed upload accepts nothing more.
-    assert put(alice_api, image_id, data[:10], 0, len(data)).status_code in (404, 409)
+    again = put(alice_api, image_id, data[:10], 0, len(data))
+    assert again.status_code == 409 and codes(again) == {(None, "not_importing")}
     assert stored_files(image_id) == []
 
 
@@ -474,3 +495,20 @@ def test_console_lists_images_per_region_with_status_and_reason(
     assert available["name"] not in bob_web.get("/provider/images/").content.decode()
     assert bob_web.post(f"/provider/images/{available['id']}/delete/").status_code == 404
     assert Image.objects.filter(pk=available["id"]).exists()
+
+
+def test_console_copy_and_delete(web, alice, available, django_capture_on_commit_callbacks):
+    client = web(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/provider/images/{available['id']}/copy/", {"region": "ap-beijing"})
+    copy = Image.objects.get(region__code="ap-beijing")
+    assert response.status_code == 302 and response["Location"] == f"/provider/images/{copy.pk}/"
+    assert copy.status == "available" and copy.sha256 == available["sha256"]
+    same = client.post(f"/provider/images/{available['id']}/copy/", {"region": "ap-guangzhou"}, follow=True)
+    assert "already in ap-guangzhou" in same.content.decode()
+    assert Image.objects.count() == 2
+
+    response = client.post(f"/provider/images/{copy.pk}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/provider/images/"
+    assert not Image.objects.filter(pk=copy.pk).exists() and stored_files(copy.pk) == []
+    assert client.get(f"/provider/images/{copy.pk}/delete/").status_code == 405
