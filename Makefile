@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # System tools Shelf drives: qemu-img (image validation), mkfs/partitioning tools (test images), chromium (browser tests).
-APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk chromium
-APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk chromium
+APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util chromium
+APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load chromium
 
 .PHONY: run test lint bench venv system-deps migrate demo clean openapi
 
