@@ -15,6 +15,7 @@ from shelf.scanning import policy as verdicts
 from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy
 from shelf.scanning.vulndb import match_packages, vulndb_updated_at
 from shelf.storage import get_storage
+from shelf.webhooks.services import emit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # a crash or timeout is retried once, then the scan is `error`
@@ -120,6 +121,9 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
             % {"name": image.name, "region": image.region.code, "new": verdict},
             url=reverse("scanning:report", kwargs={"scan_id": scan.pk}),
         )
+        emit(organization=image.organization, event="scan.verdict_changed",
+             data={"image": str(image.pk), "region": image.region.code, "scan": str(scan.pk),
+                   "previous_verdict": previous.verdict, "verdict": verdict})
     return scan
 
 

@@ -191,3 +191,19 @@ def alice_image_available(alice, disks, settings):
                                  status="available", stored_size=disks["clean"].stat().st_size)
     get_storage().write(image.storage_key, iter([disks["clean"].read_bytes()]))
     return image
+
+
+def test_verdict_change_sends_a_signed_webhook_event(api, alice, olivia, disks, django_capture_on_commit_callbacks, settings):
+    from shelf.webhooks.models import Delivery, Webhook
+
+    settings.SHELF_WEBHOOK_ALLOW_HTTP = True
+    organization = alice.organizations.get()
+    Webhook.objects.create(organization=organization, url="http://127.0.0.1:9/hook", secret="whsec_test", created_by=alice)
+    client = api(alice)
+    image = Image.objects.get(pk=import_image(client, disks["dirty"], "hooked", django_capture_on_commit_callbacks)["id"])
+    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
+                    justification="ok", expires_at=timezone.localdate() + timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_request(image=image, actor=alice)
+    delivery = Delivery.objects.get(event="scan.verdict_changed")
+    assert delivery.payload["data"]["verdict"] == "passed" and delivery.payload["data"]["previous_verdict"] == "failed"
