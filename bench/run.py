@@ -5,6 +5,7 @@ Every process a benchmark starts is stopped and every file it writes is removed,
 
 Environment:
   SHELF_BENCH_SIZE   size of the image file for the import benchmark (bytes, or 512M, 2G ...; default 2G)
+  SHELF_BENCH_SCAN_SIZE  data in the large image of the scan benchmark (default 2G)
   SHELF_BENCH_DIR    where temporary files go (default: /var/tmp, else the repository's var/)
 """
 
@@ -337,6 +338,18 @@ def image_import() -> None:
             line(f"  pid {pid}", human(rss))
         line("background worker peak RSS", human(sum(worker.values())))
         line("CLI peak RSS", human(cli_rss))
+
+
+@benchmark("scan")
+def scan() -> None:
+    """Scan a small image and one holding several GB of data; compare with sha256sum of the large image file."""
+    from shelf.scanning.engine.bench import bench_scan
+
+    size = parse_size(os.environ.get("SHELF_BENCH_SCAN_SIZE", "2G"))
+    print(f"host security scan: small image vs one with {human(size)} of data", flush=True)
+    with scratch_dir(needed=3 * size) as scratch:
+        for text in bench_scan(scratch, large_gib=size / GiB):
+            print(f"  {text}", flush=True)
 
 
 def main(names: list[str]) -> int:
