@@ -486,7 +486,10 @@ def image_delete(*, actor: User, image: Image) -> None:
         try:
             image.delete()
         except ProtectedError as exc:
-            names = sorted({str(getattr(obj, "product", obj)) for obj in exc.protected_objects})
+            # Deliveries of product revisions protect the image: name each product once, by its latest name.
+            names = sorted(
+                {str(getattr(getattr(obj, "revision", None), "product", obj)) for obj in exc.protected_objects}
+            )
             raise Conflict(
                 _("This image is delivered by product(s) %(names)s; remove it from them first.")
                 % {"names": ", ".join(f"“{n}”" for n in names)},

@@ -420,9 +420,21 @@ def test_delete_while_importing_removes_the_staged_bytes(alice_api, importing):
     assert stored_files(image_id) == []
 
 
-@pytest.mark.skip(reason="products do not exist yet: deleting an image a product sells must be 409 naming the product")
-def test_delete_of_an_image_a_product_sells_is_409_naming_the_product():
-    pass
+def test_delete_of_an_image_a_product_sells_is_409_naming_the_product(alice, alice_api, available):
+    from shelf.products.services import product_create
+
+    org = alice.memberships.get().organization
+    product_create(
+        actor=alice,
+        organization=org,
+        changes={"name": "WordPress on Ubuntu", "deliveries": {"ap-guangzhou": available["id"]}},
+    )
+    response = alice_api.delete(f"images/{available['id']}")
+    assert response.status_code == 409
+    assert codes(response) == {(None, "in_use")}
+    assert "“WordPress on Ubuntu”" in errors(response)[0]["message"]
+    assert alice_api.get(f"images/{available['id']}").json()["status"] == "available"
+    assert stored_files(available["id"])  # nothing was removed
 
 
 # --------------------------------------------------------------------------- isolation
