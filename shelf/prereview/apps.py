@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PrereviewConfig(AppConfig):
+    name = "shelf.prereview"
+    verbose_name = _("Pre-review")
