@@ -107,8 +107,8 @@ def on_http_error(request, exc: HttpError):
 def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.catalog.api import router as catalog_router
-    from shelf.prereview.api import router as prereview_router
     from shelf.images.api import router as images_router
+    from shelf.prereview.api import router as prereview_router
     from shelf.products.api import router as products_router
     from shelf.reviews.api import router as reviews_router
     from shelf.scanning.api import router as scanning_router

@@ -138,3 +138,10 @@ def test_picture_errors_shown_next_to_pictures(wizard):
     client.post(f"/provider/products/{pid}/pictures/", {"file": SimpleUploadedFile("a.png", png_bytes(dpi=(96, 96)))})
     page = client.get(step_url(pid, "content")).content.decode()
     assert re.search(r'<p class="error upload-error">[^<]*96', page)
+
+
+def test_review_step_shows_prereview_warnings(api, alice, wizard):
+    client, pid = wizard
+    post_step(client, pid, "basic", {"name": "全网第一的 LAMP 镜像", "tags": "web", "software": "Apache", "version": "v1.0"}, go="save")
+    page = client.get(step_url(pid, "review")).content.decode()
+    assert "全网第一" in page and "banner warn" in page
