@@ -31,6 +31,7 @@ from shelf.images.services import (
 )
 
 router = Router(tags=["images"])
+DISCARD_READ = 1024 * 1024
 CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -125,6 +126,33 @@ def upload_status(request, image_id):
 @router.put("/images/{uuid:image_id}/upload", response=UploadOut)
 def upload_chunk(request, image_id):
     """Send bytes START..END of the file, in order; the body is streamed to storage, never held in memory."""
+    try:
+        return _upload_chunk(request, image_id)
+    finally:
+        _discard_unread_body(request)
+
+
+def _discard_unread_body(request) -> None:
+    """Read what is left of a chunk the server answered early (a repeat, a gap, a refusal, a quota stop).
+
+    gunicorn drains at most 64 KiB of an unread request body and otherwise drops the connection, without
+    `Connection: close`, so the client either loses the answer or reuses a dead connection. A chunk is
+    bounded by SHELF_UPLOAD_CHUNK_MAX, so reading the rest is bounded too; anything larger is left alone.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if declared > settings.SHELF_UPLOAD_CHUNK_MAX:
+        return
+    try:
+        while request.read(DISCARD_READ):
+            pass
+    except OSError:
+        pass  # the client went away
+
+
+def _upload_chunk(request, image_id):
     image = _owned(request, image_id)
     match = CONTENT_RANGE_RE.match(request.headers.get("Content-Range", ""))
     if not match:

@@ -1,22 +1,26 @@
-"""Validation with the real database task backend and real `db_worker` processes.
+"""Shelf as deployed: real `db_worker` processes with the database task backend, uploads through gunicorn.
 
 pytest-django's SQLite test database lives in memory, out of reach of another process, so these tests
 run Shelf as deployed instead: its own data directory and database file, the production settings (whose
 task backend is django_tasks_db), and every step in a `manage.py` subprocess.
 """
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.images.builders import build_set, tools_missing
+from tests.images.builders import MiB, build_set, tools_missing
 
 if tools_missing():
     pytest.skip(f"missing {', '.join(tools_missing())}", allow_module_level=True)
@@ -104,6 +108,48 @@ class Deployment:
             text=True,
         )
 
+    @contextlib.contextmanager
+    def gunicorn(self) -> Iterator[str]:
+        """The web server as `manage.py serve` runs it (threads, keep-alive), on a free port; yields its URL."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "shelf.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                try:
+                    httpx.get(f"{url}/api/v1/regions", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory) -> Path:
@@ -181,3 +227,40 @@ def test_job_lost_with_a_killed_worker_is_recovered_by_housekeeping(tmp_path, qc
     )
     deployment.manage("db_worker", "--queue-name", "default", "--batch", "--no-startup-delay")
     assert deployment.shell(STATE) == "available - RUNNING,SUCCESSFUL"
+
+
+def test_chunks_answered_early_keep_the_connection_usable_through_gunicorn(tmp_path, migrated):
+    """gunicorn drops a connection whose request body was not read (beyond 64 KiB): the answer to a repeated
+    chunk, a gap or a quota stop must still reach the client, and its next request on that connection work."""
+    deployment = Deployment(tmp_path, template=migrated)
+    token = deployment.shell(
+        """
+        from shelf.accounts.services import provider_signup, token_create
+
+        user, org = provider_signup(username="alice", email="alice@example.com", password="correct-Horse-battery-9",
+                                    organization_name="Alice Images")
+        org.image_quota_bytes = 6 * 1024**2
+        org.save()
+        print(token_create(user=user, name="test")[1])
+        """
+    )
+    with (
+        deployment.gunicorn() as url,
+        httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30) as client,
+    ):
+
+        def put(image_id: str, start: int, data: bytes) -> httpx.Response:
+            header = f"bytes {start}-{start + len(data) - 1}/*"
+            return client.put(f"/images/{image_id}/upload", content=data, headers={"Content-Range": header})
+
+        image_id = client.post("/images", json={"name": "x", "region": "ap-guangzhou", "format": "raw"}).json()["id"]
+        chunk = os.urandom(4 * MiB)
+        assert put(image_id, 0, chunk).json()["received"] == 4 * MiB
+        repeated = put(image_id, 0, chunk)
+        assert repeated.status_code == 200 and repeated.json()["received"] == 4 * MiB
+        gap = put(image_id, 8 * MiB, chunk)
+        assert gap.status_code == 409 and gap.json()["errors"][0]["code"] == "offset_mismatch"
+        over = put(image_id, 4 * MiB, os.urandom(8 * MiB))  # 12 MiB in all: over the 6 MiB quota
+        assert over.status_code == 413 and over.json()["errors"][0]["code"] == "quota_exceeded"
+        image = client.get(f"/images/{image_id}").json()  # the same keep-alive connection
+        assert image["status"] == "failed" and image["failure_code"] == "quota_exceeded"
