@@ -54,8 +54,7 @@ def housekeeping() -> dict[str, list[str]]:
     - an upload session untouched for SHELF_UPLOAD_EXPIRY_HOURS: fail it and free its bytes and quota.
 
     Every image job runs it first, so a live worker heals the system as soon as any image work arrives;
-    deployments should also run it periodically (`python manage.py shell -c
-    "from shelf.images.tasks import housekeeping; housekeeping()"`).
+    deployments also run it periodically (`python manage.py housekeeping`, which `serve` runs every 5 minutes).
     """
     now = timezone.now()
     requeued, expired = [], []

@@ -188,3 +188,21 @@ def rescan_listed_images() -> int:
     return count
 
 
+
+
+def scans_housekeeping() -> list[str]:
+    """A scan left running by a worker that died is queued again (or ends as `error` after its last attempt)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.SHELF_SCAN_TIMEOUT + 60)
+    touched = []
+    for scan in Scan.objects.filter(status=Scan.Status.RUNNING, started_at__lt=cutoff):
+        with transaction.atomic():
+            scan = Scan.objects.select_for_update().get(pk=scan.pk)
+            if scan.status != Scan.Status.RUNNING:
+                continue
+            _scan_failed(scan, "the worker running this scan stopped before it finished")
+        touched.append(str(scan.pk))
+    return touched

@@ -207,3 +207,14 @@ def test_verdict_change_sends_a_signed_webhook_event(api, alice, olivia, disks, 
         scan_request(image=image, actor=alice)
     delivery = Delivery.objects.get(event="scan.verdict_changed")
     assert delivery.payload["data"]["verdict"] == "passed" and delivery.payload["data"]["previous_verdict"] == "failed"
+
+
+def test_scan_left_running_by_a_dead_worker_is_requeued(alice_image_available, settings, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    scan = Scan.objects.create(image=alice_image_available, status="running", attempts=1,
+                               started_at=timezone.now() - timedelta(seconds=2 * settings.SHELF_SCAN_TIMEOUT + 120))
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("housekeeping", verbosity=0)
+    scan.refresh_from_db()
+    assert scan.status == "done" and scan.verdict == "passed" and scan.attempts == 2

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve Shelf on HOST:PORT with gunicorn and run one background worker beside it."
+    help = "Serve Shelf on HOST:PORT with gunicorn, one background worker and periodic housekeeping beside it."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("SHELF_BIND", "127.0.0.1:8000"))
@@ -26,6 +26,7 @@ class Command(BaseCommand):
         manage = [python, os.path.abspath(sys.argv[0])]
         children = [
             subprocess.Popen([*manage, "db_worker", "--queue-name", "*", "--interval", "0.5"]),
+            subprocess.Popen([*manage, "housekeeping", "--every", "300"]),
             subprocess.Popen(
                 [
                     python,
