@@ -39,10 +39,13 @@ def _own(request, product_id):
 
 @provider_required
 def product_list(request):
+    from shelf.reviews.selectors import due_label
+
     status = request.GET.get("status") or None
-    return render(request, "products/list.html", {
-        "rows": product_list_for(request.user, status=status), "status": status, "statuses": Revision.Status.choices,
-    })
+    rows = product_list_for(request.user, status=status)
+    for _product, revision in rows:
+        revision.due = due_label(revision) if revision.status == Revision.Status.IN_REVIEW else ""
+    return render(request, "products/list.html", {"rows": rows, "status": status, "statuses": Revision.Status.choices})
 
 
 @provider_required
