@@ -199,6 +199,10 @@ FILE_UPLOAD_HANDLERS = ["shelf.uploads.LimitedUploadHandler"]
 # Scans: each runs in a separate scanner process with these limits.
 SHELF_SCAN_MEMORY_LIMIT = int(os.environ.get("SHELF_SCAN_MEMORY_LIMIT", str(2 * 1024**3)))
 SHELF_SCAN_TIMEOUT = int(os.environ.get("SHELF_SCAN_TIMEOUT", "900"))
+# OSV archives to fetch on a schedule (production), e.g. OSV's Debian/all.zip; comma-separated.
+SHELF_VULNDB_URLS = env_list("SHELF_VULNDB_URLS")
+SHELF_VULNDB_REFRESH_HOURS = int(os.environ.get("SHELF_VULNDB_REFRESH_HOURS", "24"))
+SHELF_VULNDB_MAX_BYTES = int(os.environ.get("SHELF_VULNDB_MAX_BYTES", str(2 * 1024**3)))
 
 # Webhooks: only for development and tests, allow http:// to this machine and private target addresses.
 SHELF_WEBHOOK_ALLOW_HTTP = env_bool("SHELF_WEBHOOK_ALLOW_HTTP", False)

@@ -1,5 +1,13 @@
 """The vulnerability database Shelf holds: OSV records imported incrementally, looked up per image."""
 
+import contextlib
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,8 +18,40 @@ BATCH = 500
 
 
 def vulndb_import(source: str) -> VulnDbImport:
-    """Load OSV JSON from a directory, a file or an OSV zip archive. Idempotent: unchanged records are skipped."""
-    run = VulnDbImport.objects.create(source=str(source)[:500])
+    """Load OSV JSON from a directory, a file, an OSV zip archive or an http(s) URL of one.
+
+    Idempotent: unchanged records are skipped.
+    """
+    if str(source).startswith(("http://", "https://")):
+        with _downloaded(str(source)) as path:
+            return _import_path(path, label=str(source))
+    return _import_path(source, label=str(source))
+
+
+@contextlib.contextmanager
+def _downloaded(url: str):
+    """Stream the URL to a private temporary file, bounded by SHELF_VULNDB_MAX_BYTES."""
+    limit = settings.SHELF_VULNDB_MAX_BYTES
+    tmp_dir = Path(settings.DATA_DIR) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".zip" if url.split("?")[0].endswith(".zip") else ".json"
+    fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=suffix)
+    try:
+        written = 0
+        with os.fdopen(fd, "wb") as fh, httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
+            response.raise_for_status()
+            for chunk in response.iter_bytes(1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    raise ValueError(f"{url} is larger than SHELF_VULNDB_MAX_BYTES ({limit} bytes)")
+                fh.write(chunk)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _import_path(source, *, label: str) -> VulnDbImport:
+    run = VulnDbImport.objects.create(source=label[:500])
     errors: list[osv.RecordError] = []
     batch: list[dict] = []
     for record in osv.iter_records(source, errors=errors):
@@ -83,3 +123,14 @@ def match_packages(packages: list[dict]) -> list[osv.VulnMatch]:
             )
     records = VulnRecord.objects.filter(pk__in=record_ids, withdrawn=False).values_list("data", flat=True).iterator()
     return osv.OsvIndex.from_records(records).match(installed)
+
+
+def vulndb_sources_due() -> list[str]:
+    """The configured OSV URLs (SHELF_VULNDB_URLS) whose last import is older than SHELF_VULNDB_REFRESH_HOURS."""
+    cutoff = timezone.now() - timedelta(hours=settings.SHELF_VULNDB_REFRESH_HOURS)
+    due = []
+    for url in settings.SHELF_VULNDB_URLS:
+        last = VulnDbImport.objects.filter(source=url[:500]).order_by("-started_at").first()
+        if last is None or last.started_at < cutoff:
+            due.append(url)
+    return due

@@ -218,3 +218,34 @@ def test_scan_left_running_by_a_dead_worker_is_requeued(alice_image_available, s
         call_command("housekeeping", verbosity=0)
     scan.refresh_from_db()
     assert scan.status == "done" and scan.verdict == "passed" and scan.attempts == 2
+
+
+def test_vulndb_fetched_from_a_url_on_schedule(tmp_path, settings, db, django_capture_on_commit_callbacks):
+    """`SHELF_VULNDB_URLS` are imported by housekeeping when stale; the command also takes a URL."""
+    import http.server
+    import threading
+    import zipfile
+
+    from django.core.management import call_command
+
+    archive = tmp_path / "all.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("DEBIAN-CVE-2099-0001.json", json.dumps(GLIBC_RECORD))
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/all.zip"
+        settings.SHELF_VULNDB_URLS = [url]
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("housekeeping", verbosity=0)
+        assert VulnRecord.objects.filter(osv_id="DEBIAN-CVE-2099-0001").exists()
+        runs = VulnDbImport.objects.filter(source=url).count()
+        call_command("housekeeping", verbosity=0)  # fresh: not fetched again
+        assert VulnDbImport.objects.filter(source=url).count() == runs
+        call_command("vulndb_import", url, verbosity=0)
+        assert VulnDbImport.objects.filter(source=url).order_by("-started_at").first().unchanged == 1
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,5 +1,5 @@
 """Put right what dead workers and abandoned clients leave behind: stalled image jobs and scans, expired
-uploads, webhook deliveries that are due. Safe to run anywhere, any time; `manage.py serve` runs it every
+uploads, webhook deliveries that are due; and refresh the vulnerability database from SHELF_VULNDB_URLS. Safe to run anywhere, any time; `manage.py serve` runs it every
 5 minutes, and at scale a cron job or one `--every 300` process does."""
 
 import time
@@ -25,12 +25,19 @@ class Command(BaseCommand):
 
     def run_once(self):
         from shelf.images.tasks import housekeeping as images_housekeeping
+        from shelf.scanning.models import VulnDbImport
         from shelf.scanning.services import scans_housekeeping
+        from shelf.scanning.tasks import import_vulndb
+        from shelf.scanning.vulndb import vulndb_sources_due
         from shelf.webhooks.services import deliveries_due, delivery_attempt
 
         images = images_housekeeping()
         scans = scans_housekeeping()
         sent = [delivery_attempt(delivery).status for delivery in deliveries_due()]
+        for url in vulndb_sources_due():
+            # The import itself runs as a job; the row it creates marks the source as fresh.
+            VulnDbImport.objects.create(source=url[:500])
+            import_vulndb.enqueue(url)
         if images["requeued"] or images["expired"] or scans or sent:
             self.stdout.write(f"requeued images {len(images['requeued'])}, expired uploads {len(images['expired'])}, "
                               f"requeued scans {len(scans)}, webhook deliveries {len(sent)}")
