@@ -39,6 +39,9 @@ def scan(
     osv_path: Path = typer.Option(None, "--osv", help="OSV records (a directory, a JSON file or an OSV zip) to match packages against."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     sbom: Path = typer.Option(None, "--sbom", help="Write the CycloneDX SBOM to this file."),
+    no_vulnerabilities: bool = typer.Option(
+        False, "--no-vulnerabilities", help="Judge without vulnerability data (the server would call that incomplete)."
+    ),
 ):
     """Scan an image locally with the server's scanner and policy: exit 0 when it would pass, 1 when not."""
     from shelf.images import inspection
@@ -56,14 +59,22 @@ def scan(
     with out.status("Scanning…") as status:
         result = engine.scan_image(file, disk_format, progress=lambda step: status.update(f"Scanning: {step}"))
     data = result.to_dict()
-    findings = data["findings"]
+    findings, incomplete = data["findings"], list(data["incomplete"])
+    ecosystems = {osv.normalize_ecosystem(p.ecosystem) for p in result.packages if p.ecosystem}
     if osv_path is not None:
         packages = [osv.InstalledPackage(ecosystem=p.ecosystem, name=p.name, version=p.version,
                                          source_name=p.source_name, source_version=p.source_version) for p in result.packages]
-        matches = osv.OsvIndex.from_records(osv.iter_records(osv_path)).match(packages)
+        records = list(osv.iter_records(osv_path))
+        matches = osv.OsvIndex.from_records(records).match(packages)
         findings += verdicts.vulnerability_findings(matches, result.os.family if result.os else "")
-    verdict, findings = verdicts.evaluate(findings, data["incomplete"], verdicts.Policy())
-    report = {**data, "verdict": verdict, "findings": findings, "packages": len(data["packages"]),
+        covered = {key[0] for record in records for key in osv.affected_index_keys(record)}
+        ecosystems = {e for e in ecosystems if e not in covered and e.split(":", 1)[0] not in covered}
+    if ecosystems and not no_vulnerabilities:
+        # Like the server: packages that could not be checked for vulnerabilities keep the image from passing.
+        incomplete += [f"No vulnerability data for {e}: its packages could not be checked (pass --osv with OSV records)."
+                       for e in sorted(ecosystems)]
+    verdict, findings = verdicts.evaluate(findings, incomplete, verdicts.Policy())
+    report = {**data, "verdict": verdict, "findings": findings, "incomplete": incomplete, "packages": len(data["packages"]),
               "vulnerabilities_checked": osv_path is not None}
     if sbom is not None:
         sbom.write_text(json.dumps(result.sbom(), indent=2))
@@ -71,8 +82,6 @@ def scan(
         out.print_json(json.dumps(report, default=str))
     else:
         print_report(report)
-        if osv_path is None:
-            out.print("[dim]Packages were not matched against vulnerabilities: pass --osv with OSV data to include them.[/]")
     raise typer.Exit(0 if verdict == "passed" else 1)
 
 

@@ -88,6 +88,7 @@ class Finding(models.Model):
 DEFAULT_FAIL_CHECKS = [
     "os.eol", "accounts.*", "ssh.password_auth", "ssh.root_login", "ssh.empty_passwords", "ssh.authorized_keys",
     "ssh.private_key", "hygiene.history", "secrets.*",
+    "passwords.builtin", "passwords.default", "web.*", "eol_software.*", "malware.detected",
 ]
 
 
@@ -104,6 +105,10 @@ class ScanPolicy(models.Model):
 
     fail_vuln_severities = models.JSONField(default=_default_fail_severities)
     fail_unfixed_vulns = models.BooleanField(default=False, help_text=_("Also fail vulnerabilities with no published fix."))
+    # Without vulnerability data for an image's distribution its packages cannot be checked: incomplete, not passed.
+    require_vulndb = models.BooleanField(
+        default=True, help_text=_("An image whose distribution has no vulnerability data cannot pass (incomplete).")
+    )
     fail_checks = models.JSONField(default=_default_fail_checks, help_text=_("Check ids (shell patterns like accounts.*) that fail the scan."))
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,7 +13,7 @@ from shelf.images.models import Image
 from shelf.notifications.services import notify_organization
 from shelf.scanning import policy as verdicts
 from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy
-from shelf.scanning.vulndb import match_packages, vulndb_updated_at
+from shelf.scanning.vulndb import match_packages, uncovered_ecosystems, vulndb_updated_at
 from shelf.storage import get_storage
 from shelf.webhooks.services import emit
 
@@ -95,9 +95,17 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
     scan = Scan.objects.select_for_update().select_related("image__organization", "image__region").get(pk=scan.pk)
     image = scan.image
     os_info = result.get("os") or {}
+    packages = result.get("packages") or []
     findings = list(result.get("findings") or [])
-    findings += verdicts.vulnerability_findings(match_packages(result.get("packages") or []), os_info.get("family", ""))
-    verdict, findings = verdicts.evaluate(findings, list(result.get("incomplete") or []), current_policy(image))
+    findings += verdicts.vulnerability_findings(match_packages(packages), os_info.get("family", ""))
+    incomplete = list(result.get("incomplete") or [])
+    if ScanPolicy.current().require_vulndb:
+        incomplete += [
+            _("No vulnerability data for %(ecosystem)s: its packages could not be checked. "
+              "An operator imports OSV records with `manage.py vulndb_import`.") % {"ecosystem": ecosystem}
+            for ecosystem in uncovered_ecosystems(packages)
+        ]
+    verdict, findings = verdicts.evaluate(findings, incomplete, current_policy(image))
     exceptions = {(e.check_id, e.key): e for e in FindingException.objects.filter(image=image, revoked_at__isnull=True)}
     Finding.objects.bulk_create(
         Finding(scan=scan, check_id=f["check_id"], family=f["family"], severity=f["severity"], title=f["title"][:300],
@@ -106,8 +114,8 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
         for f in findings
     )
     previous = Scan.objects.filter(image=image, status=Scan.Status.DONE).exclude(pk=scan.pk).order_by("-finished_at").first()
-    scan.os, scan.packages = os_info, result.get("packages") or []
-    scan.incomplete, scan.stats = result.get("incomplete") or [], {**(result.get("stats") or {}), "sbom": sbom or {}}
+    scan.os, scan.packages = os_info, packages
+    scan.incomplete, scan.stats = incomplete, {**(result.get("stats") or {}), "sbom": sbom or {}}
     scan.engine_version = str(result.get("engine_version", ""))
     scan.vulndb_updated_at = vulndb_updated_at()
     scan.status, scan.verdict, scan.finished_at, scan.error = Scan.Status.DONE, verdict, timezone.now(), ""
@@ -158,7 +166,8 @@ def exception_revoke(*, actor, exception: FindingException) -> FindingException:
 
 
 @transaction.atomic
-def policy_update(*, actor, fail_checks: list[str], fail_vuln_severities: list[str], fail_unfixed_vulns: bool) -> ScanPolicy:
+def policy_update(*, actor, fail_checks: list[str], fail_vuln_severities: list[str], fail_unfixed_vulns: bool,
+                  require_vulndb: bool = True) -> ScanPolicy:
     allowed = {"critical", "high", "medium", "low", "unknown"}
     violations = []
     if not set(fail_vuln_severities) <= allowed:
@@ -168,11 +177,11 @@ def policy_update(*, actor, fail_checks: list[str], fail_vuln_severities: list[s
     raise_if(violations)
     policy = ScanPolicy.current()
     policy.fail_checks, policy.fail_vuln_severities = [p.strip() for p in fail_checks], list(fail_vuln_severities)
-    policy.fail_unfixed_vulns, policy.updated_by = fail_unfixed_vulns, actor
+    policy.fail_unfixed_vulns, policy.require_vulndb, policy.updated_by = fail_unfixed_vulns, require_vulndb, actor
     policy.save()
     audit_record(actor=actor, target=policy, action="scan.policy_update",
                  data={"fail_checks": policy.fail_checks, "fail_vuln_severities": policy.fail_vuln_severities,
-                       "fail_unfixed_vulns": fail_unfixed_vulns})
+                       "fail_unfixed_vulns": fail_unfixed_vulns, "require_vulndb": require_vulndb})
     return policy
 
 

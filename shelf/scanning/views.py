@@ -92,6 +92,7 @@ def policy_edit(request):
                 fail_checks=[line.strip() for line in request.POST.get("fail_checks", "").splitlines() if line.strip()],
                 fail_vuln_severities=request.POST.getlist("fail_vuln_severities"),
                 fail_unfixed_vulns=bool(request.POST.get("fail_unfixed_vulns")),
+                require_vulndb=bool(request.POST.get("require_vulndb")),
             )
         except RuleViolations as exc:
             errors = exc.violations

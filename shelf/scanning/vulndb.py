@@ -134,3 +134,14 @@ def vulndb_sources_due() -> list[str]:
         if last is None or last.started_at < cutoff:
             due.append(url)
     return due
+
+
+def uncovered_ecosystems(packages: list[dict]) -> list[str]:
+    """The ecosystems of an inventory for which Shelf holds no vulnerability record at all."""
+    missing = []
+    for ecosystem in sorted({p.get("ecosystem", "") for p in packages if p.get("ecosystem")}):
+        normalized = osv.normalize_ecosystem(ecosystem)
+        candidates = {normalized, normalized.split(":", 1)[0]}
+        if not VulnRecordKey.objects.filter(ecosystem__in=candidates).exists():
+            missing.append(normalized)
+    return missing

@@ -30,6 +30,20 @@ GLIBC_RECORD = {
 }
 
 
+UNRELATED_DEBIAN_RECORD = {
+    "schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-9999", "modified": "2026-11-01T00:00:00Z",
+    "affected": [{"package": {"ecosystem": "Debian:12", "name": "not-installed-anywhere"},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-1"}]}]}],
+}
+
+
+@pytest.fixture
+def debian_vulndb(db, tmp_path):
+    """Vulnerability data for Debian 12 that affects nothing installed: packages can be checked, and pass."""
+    (tmp_path / "unrelated.json").write_text(json.dumps(UNRELATED_DEBIAN_RECORD))
+    call_command("vulndb_import", str(tmp_path), "--no-rescan", verbosity=0)
+
+
 @pytest.fixture(scope="module")
 def disks(tmp_path_factory):
     root = tmp_path_factory.mktemp("service-images")
@@ -53,7 +67,7 @@ def import_image(api_client, path: Path, name: str, capture) -> dict:
     return api_client.get(f"images/{image['id']}").json()
 
 
-def test_clean_image_is_scanned_automatically_and_passes(api, alice, disks, django_capture_on_commit_callbacks):
+def test_clean_image_is_scanned_automatically_and_passes(debian_vulndb, api, alice, disks, django_capture_on_commit_callbacks):
     client = api(alice)
     image = import_image(client, disks["clean"], "clean", django_capture_on_commit_callbacks)
     assert image["status"] == "available"
@@ -119,7 +133,7 @@ def test_vulndb_import_is_incremental_and_idempotent(tmp_path, db):
     assert VulnRecord.objects.get().data["summary"] == "updated"
 
 
-def test_exception_turns_the_verdict_and_is_audited(api, alice, olivia, disks, django_capture_on_commit_callbacks):
+def test_exception_turns_the_verdict_and_is_audited(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks):
     client = api(alice)
     image = Image.objects.get(pk=import_image(client, disks["dirty"], "excepted", django_capture_on_commit_callbacks)["id"])
     exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
@@ -137,7 +151,7 @@ def test_exception_turns_the_verdict_and_is_audited(api, alice, olivia, disks, d
     assert AuditEvent.objects.for_object(image).filter(action="scan.exception_grant", actor=olivia).exists()
 
 
-def test_verdict_change_notifies_the_provider(api, alice, olivia, disks, django_capture_on_commit_callbacks):
+def test_verdict_change_notifies_the_provider(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks):
     client = api(alice)
     image = Image.objects.get(pk=import_image(client, disks["dirty"], "notify", django_capture_on_commit_callbacks)["id"])
     assert not Notification.objects.filter(user=alice).exists()
@@ -193,7 +207,7 @@ def alice_image_available(alice, disks, settings):
     return image
 
 
-def test_verdict_change_sends_a_signed_webhook_event(api, alice, olivia, disks, django_capture_on_commit_callbacks, settings):
+def test_verdict_change_sends_a_signed_webhook_event(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks, settings):
     from shelf.webhooks.models import Delivery, Webhook
 
     settings.SHELF_WEBHOOK_ALLOW_HTTP = True
@@ -209,7 +223,7 @@ def test_verdict_change_sends_a_signed_webhook_event(api, alice, olivia, disks, 
     assert delivery.payload["data"]["verdict"] == "passed" and delivery.payload["data"]["previous_verdict"] == "failed"
 
 
-def test_scan_left_running_by_a_dead_worker_is_requeued(alice_image_available, settings, django_capture_on_commit_callbacks):
+def test_scan_left_running_by_a_dead_worker_is_requeued(debian_vulndb, alice_image_available, settings, django_capture_on_commit_callbacks):
     from django.core.management import call_command
 
     scan = Scan.objects.create(image=alice_image_available, status="running", attempts=1,
@@ -249,3 +263,20 @@ def test_vulndb_fetched_from_a_url_on_schedule(tmp_path, settings, db, django_ca
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_no_vulnerability_data_for_the_distribution_is_incomplete(api, alice, disks, django_capture_on_commit_callbacks, olivia):
+    from shelf.scanning.services import policy_update
+
+    client = api(alice)
+    image = import_image(client, disks["clean"], "no-data", django_capture_on_commit_callbacks)
+    scan_id = client.get(f"images/{image['id']}/scans/latest").json()["id"]
+    report = client.get(f"scans/{scan_id}").json()
+    assert report["verdict"] == "incomplete"
+    assert any("No vulnerability data for Debian:12" in reason for reason in report["incomplete"])
+    # An operator may decide otherwise, explicitly; the next scan then passes.
+    policy_update(actor=olivia, fail_checks=["accounts.*"], fail_vuln_severities=["critical", "high"],
+                  fail_unfixed_vulns=False, require_vulndb=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_request(image=Image.objects.get(pk=image["id"]), actor=alice)
+    assert client.get(f"images/{image['id']}/scans/latest").json()["verdict"] == "passed"

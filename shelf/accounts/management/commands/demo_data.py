@@ -18,9 +18,21 @@ class Command(BaseCommand):
             raise CommandError("Demo users are never created when SHELF_ENV=production.")
         with transaction.atomic():
             self._ensure_demo_users()
+            self._relax_scan_policy()
         self.stdout.write(
             f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), olivia (operator), bruce (buyer)."
         )
+
+    def _relax_scan_policy(self):
+        """A demo machine has no vulnerability data (Shelf ships none); let scans pass without it, visibly."""
+        from shelf.scanning.models import ScanPolicy
+
+        policy = ScanPolicy.current()
+        if policy.updated_by_id is None and policy.require_vulndb:
+            policy.require_vulndb = False
+            policy.save(update_fields=["require_vulndb", "updated_at"])
+            self.stdout.write("Demo scan policy: images may pass without vulnerability data "
+                              "(operators can require it again under Scan policy; import OSV data with vulndb_import).")
 
     def _ensure_demo_users(self):
         # The demo password is weaker than the policy allows, so it is set directly after creation.
