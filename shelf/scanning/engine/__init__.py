@@ -21,6 +21,19 @@ Check ids (family modules in `checks/`, severities critical > high > medium > lo
     secrets.token            high      GitHub / GitLab / Slack tokens
     secrets.credential_file  high      .git-credentials, .netrc, .pgpass, .my.cnf, .aws/credentials, docker auths, ...
     firewall.none            medium    no firewall configured to start at boot
+    passwords.builtin        high      a bundled software's password written in its configuration, no first-boot generator
+    passwords.generated      info      the same with a first-boot generator present (a note for the reviewer)
+    passwords.default        high      a well-known default or weak password (admin/admin, root/123456, ...)
+    web.directory_listing    medium    nginx autoindex on, Apache Options Indexes, .htaccess Indexes
+    web.vcs_exposed          high      a .git/.svn/.hg/.bzr directory inside a web root
+    web.root_user            high      nginx, Apache or a PHP-FPM pool running as root
+    web.debug                medium    PHP display_errors, Django DEBUG, Laravel APP_DEBUG, WP_DEBUG, Flask development
+    eol_software.php         high      an end-of-life PHP line (packages or install paths)
+    eol_software.phpmyadmin  high      an end-of-life phpMyAdmin line
+    eol_software.mysql       high      an end-of-life MySQL line
+    eol_software.mariadb     high      an end-of-life MariaDB line
+    malware.detected         critical  a file matches a malware rule (YARA built-in or operator rules, ClamAV)
+    malware.package_file     low       the match is in an unchanged dpkg-owned file (documentation, examples)
 """
 
 from __future__ import annotations
@@ -54,6 +67,19 @@ CHECK_IDS = (
     "secrets.token",
     "secrets.credential_file",
     "firewall.none",
+    "passwords.builtin",
+    "passwords.generated",
+    "passwords.default",
+    "web.directory_listing",
+    "web.vcs_exposed",
+    "web.root_user",
+    "web.debug",
+    "eol_software.php",
+    "eol_software.phpmyadmin",
+    "eol_software.mysql",
+    "eol_software.mariadb",
+    "malware.detected",
+    "malware.package_file",
 )
 
 __all__ = [
@@ -90,12 +116,15 @@ def scan_image(
     checks: list[str] | None = None,
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
+    yara_rules: str | list[str] | None = None,
+    malware_seconds: float | None = None,
 ) -> ScanResult:
     """Scan one validated image file of `disk_format` (raw, qcow2, vmdk, vhd, vhdx).
 
     Only `path` is opened, read-only; the container type is the one given, never probed. Anything that keeps
     the scan from reading the image (unsupported or unsafe container, no filesystem, unknown OS, read errors)
-    ends up in `result.incomplete`, never as a pass.
+    ends up in `result.incomplete`, never as a pass. `yara_rules` are extra (operator-managed) YARA rule sources
+    for the malware family, on top of Shelf's built-in rules; `malware_seconds` overrides its time budget.
     """
     from shelf.scanning.engine.opener import ImageOpenError, SealedHandle, open_container, open_host_file, sealed_target
 
@@ -117,7 +146,8 @@ def scan_image(
         except Exception as exc:
             return _failed(f"open: cannot read the disk: {exc}", started, image_bytes_read=sealed.bytes_read)
         open_seconds = time.monotonic() - started
-        result = _scan(target, checks=checks, today=today, progress=progress, started=started)
+        options = _options(yara_rules, malware_seconds)
+        result = _scan(target, checks=checks, today=today, progress=progress, started=started, options=options)
         result.stats["open_seconds"] = round(open_seconds, 4)
         result.stats["image_bytes_read"] = sealed.bytes_read
         result.stats["image_reads"] = sealed.reads
@@ -130,13 +160,27 @@ def scan_target(
     checks: list[str] | None = None,
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
+    yara_rules: str | list[str] | None = None,
+    malware_seconds: float | None = None,
 ) -> ScanResult:
     """Scan an already-opened dissect Target (tests, or callers that built one the safe way)."""
     loader = type(getattr(target, "_loader", None)).__name__
     if loader in ("LocalLoader", "DirLoader") or str(getattr(target, "path", "")) == "local":
         raise ValueError("refusing to scan the scanner's own host (or a host directory) as a target")
     checks and _validate_checks(checks)
-    return _scan(target, checks=checks, today=today, progress=progress or _noop, started=time.monotonic())
+    options = _options(yara_rules, malware_seconds)
+    return _scan(
+        target, checks=checks, today=today, progress=progress or _noop, started=time.monotonic(), options=options
+    )
+
+
+def _options(yara_rules: str | list[str] | None, malware_seconds: float | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if yara_rules:
+        options["yara_rules"] = [yara_rules] if isinstance(yara_rules, str) else [str(r) for r in yara_rules]
+    if malware_seconds is not None:
+        options["malware_seconds"] = float(malware_seconds)
+    return options
 
 
 def _validate_checks(checks: list[str]) -> None:
@@ -146,7 +190,13 @@ def _validate_checks(checks: list[str]) -> None:
 
 
 def _scan(
-    target: Any, *, checks: list[str] | None, today: date | None, progress: Callable[[str], None], started: float
+    target: Any,
+    *,
+    checks: list[str] | None,
+    today: date | None,
+    progress: Callable[[str], None],
+    started: float,
+    options: dict[str, Any] | None = None,
 ) -> ScanResult:
     from shelf.scanning.engine import packages as package_db
     from shelf.scanning.engine.context import ScanContext, ScanReadError
@@ -154,7 +204,7 @@ def _scan(
     from shelf.scanning.engine.registry import keep_finding, select
 
     specs, keep = select(checks)
-    ctx = ScanContext(target.fs, today=today)
+    ctx = ScanContext(target.fs, today=today, options=options)
     if not len(getattr(target, "filesystems", [None])):
         ctx.incomplete("no filesystem found on the disk")
 

@@ -48,11 +48,23 @@ class FileEntry:
 
 
 @dataclass
+class ModeEntry:
+    """A directory or regular file with its own (lstat) mode, owner and size, as `walk_modes()` yields them."""
+
+    path: str
+    mode: int
+    uid: int
+    gid: int
+    size: int
+
+
+@dataclass
 class Stats:
     files_read: int = 0
     bytes_read: int = 0
     dirs_listed: int = 0
     per_check: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # per-family coverage (e.g. "malware"), reported as is
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +72,7 @@ class Stats:
             "bytes_read": self.bytes_read,
             "dirs_listed": self.dirs_listed,
             "per_check": {k: round(v, 4) for k, v in self.per_check.items()},
+            **self.extra,
         }
 
 
@@ -72,9 +85,10 @@ def _is_missing(exc: BaseException) -> bool:
 class ScanContext:
     """The filesystem of one image (dissect's root filesystem) and what the engine parsed from it."""
 
-    def __init__(self, fs: Any, *, today: date | None = None):
+    def __init__(self, fs: Any, *, today: date | None = None, options: dict[str, Any] | None = None):
         self.fs = fs
         self.today = today or date.today()
+        self.options: dict[str, Any] = dict(options or {})  # caller's settings for checks (e.g. "yara_rules")
         self.stats = Stats()
         self.os: OsInfo | None = None
         self.packages: list[Package] = []
@@ -252,6 +266,87 @@ class ScanContext:
                         self.incomplete(f"stopped after {limits.max_files} files under {root}")
                         return
                     yield FileEntry(full, est.st_size)
+            stack.extend(reversed(subdirs))
+
+    def lstat(self, path: str) -> Any | None:
+        """The entry's own stat (symlinks not followed): real mode bits, uid and gid in the image; None if absent."""
+        return self._lstat(path)
+
+    def walk_modes(
+        self,
+        root: str,
+        *,
+        files_under: tuple[str, ...] = (),
+        files_depth: int = 2,
+        max_entries: int = 400_000,
+        max_depth: int = 24,
+        skip: tuple[str, ...] = (),
+    ) -> Iterator[ModeEntry]:
+        """Every directory under `root` (root included) with its lstat, and the regular files of `files_under`.
+
+        Files are stat'ed only under a `files_under` prefix and at most `files_depth` levels below it (reading an
+        inode costs about as much as reading a small file); other entries are only listed, their type coming from
+        the directory entry. Symlinks are never followed. Listing more than `max_entries` entries is recorded as
+        incomplete. `skip` holds absolute path prefixes (directories) not to enter.
+        """
+
+        def under(path: str, prefixes: tuple[str, ...]) -> str | None:
+            for prefix in prefixes:
+                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                    return prefix
+            return None
+
+        def mode_entry(path: str, st: Any) -> ModeEntry:
+            return ModeEntry(path, st.st_mode, st.st_uid, st.st_gid, st.st_size)
+
+        try:
+            top = self.fs.get(root)
+            if not top.is_dir(follow_symlinks=False):
+                return
+            yield mode_entry(root, top.lstat())
+        except Exception as exc:
+            if _is_missing(exc):
+                return
+            raise ScanReadError(f"{root}: {exc}") from exc
+        listed = 0
+        stack: list[tuple[str, Any, int]] = [(root, top, 0)]
+        while stack:
+            directory, entry, depth = stack.pop()
+            try:
+                children = sorted(entry.scandir(), key=lambda d: d.name)
+            except Exception as exc:
+                if _is_missing(exc):
+                    continue
+                raise ScanReadError(f"{directory}: {exc}") from exc
+            self.stats.dirs_listed += 1
+            listed += len(children)
+            if listed > max_entries:
+                self.incomplete(f"stopped after {max_entries} entries under {root}")
+                return
+            subdirs = []
+            for child in children:
+                full = posixpath.join(directory, child.name)
+                if under(full, skip):
+                    continue
+                try:
+                    node = child.get()
+                    if node.is_dir(follow_symlinks=False):
+                        st = node.lstat()
+                        yield mode_entry(full, st)
+                        if depth + 1 < max_depth:
+                            subdirs.append((full, node, depth + 1))
+                        continue
+                    prefix = under(directory, files_under)
+                    if prefix is None or node.is_symlink():
+                        continue
+                    if directory.count("/") - prefix.rstrip("/").count("/") >= files_depth:
+                        continue
+                    if node.is_file(follow_symlinks=False):
+                        yield mode_entry(full, node.lstat())
+                except Exception as exc:
+                    if _is_missing(exc):
+                        continue
+                    raise ScanReadError(f"{full}: {exc}") from exc
             stack.extend(reversed(subdirs))
 
     # ---- parsed facts ---------------------------------------------------------------------------------
