@@ -20,6 +20,7 @@ NAVIGATION = {
         (_("Categories"), "console:operator_categories"),
         (_("Agreement templates"), "console:operator_agreements"),
         (_("Scan policy"), "scanning:policy"),
+        (_("Malware rules"), "scanning:yara_rules"),
         (_("Pre-review words"), "prereview:words"),
     ],
     "buyer": [

@@ -187,3 +187,52 @@ class VulnDbImport(models.Model):
 
     def __str__(self) -> str:
         return f"vulndb import {self.started_at:%Y-%m-%d %H:%M}"
+
+
+YARA_SOURCE_LIMIT = 256 * 1024
+
+
+class YaraRuleSet(models.Model):
+    """YARA rules that operators manage for the malware check, on top of Shelf's built-in ones.
+
+    Compile-checked whenever saved (a syntax error names its line); the active sets go with every scan job.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.TextField(help_text=_("YARA rules; `include` is not allowed."))
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("malware rule set")
+        verbose_name_plural = _("malware rule sets")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        problem = yara_source_problem(self.source)
+        if problem:
+            raise ValidationError({"source": problem})
+
+
+def yara_source_problem(source: str) -> str | None:
+    """Why `source` cannot be used as a rule set (empty, too large, or yara's compile error with its line), or None."""
+    from shelf.scanning.engine.checks.malware import syntax_error
+
+    if not (source or "").strip():
+        return str(_("Write at least one rule."))
+    if len(source.encode()) > YARA_SOURCE_LIMIT:
+        return str(_("A rule set is at most %(kib)d KiB.") % {"kib": YARA_SOURCE_LIMIT // 1024})
+    problem = syntax_error(source)
+    if problem:
+        return str(_("The rules do not compile: %(error)s") % {"error": problem})
+    return None

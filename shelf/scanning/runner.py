@@ -4,8 +4,9 @@ The worker keeps one child that has the scan engine (dissect) loaded, sends it o
 and reads one JSON result per line. A job that runs past its time or memory limit kills the child
 (the next job starts a fresh one), so a hostile image can hurt a scan, never the worker.
 
-Child protocol (stdin/stdout, one JSON object per line): {"path", "format"} → {"ok": true, "result": {...}, "sbom": {...}}
-or {"ok": false, "error": "..."}.
+Child protocol (stdin/stdout, one JSON object per line): {"path", "format"[, "yara": [rule sources]]} →
+{"ok": true, "result": {...}, "sbom": {...}} or {"ok": false, "error": "..."}. "yara" (the operators' active rule sets)
+is optional, so a job without it scans with the built-in rules only.
 """
 
 import json
@@ -50,13 +51,16 @@ class ScannerProcess:
             self.process.wait()
         self.process = None
 
-    def scan(self, path: str, disk_format: str, timeout: float) -> dict:
+    def scan(self, path: str, disk_format: str, timeout: float, yara: list[str] | None = None) -> dict:
+        job = {"path": str(path), "format": disk_format}
+        if yara:
+            job["yara"] = list(yara)
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 self.process = self._start()
             process = self.process
             try:
-                process.stdin.write((json.dumps({"path": str(path), "format": disk_format}) + "\n").encode())
+                process.stdin.write((json.dumps(job) + "\n").encode())
                 process.stdin.flush()
             except BrokenPipeError as exc:
                 self.stop()
@@ -104,7 +108,7 @@ def _serve() -> None:
     for line in sys.stdin:
         try:
             job = json.loads(line)
-            result = engine.scan_image(job["path"], job["format"])
+            result = engine.scan_image(job["path"], job["format"], yara_rules=job.get("yara") or None)
             reply = {"ok": True, "result": result.to_dict(), "sbom": result.sbom()}
         except MemoryError:
             reply = {"ok": False, "error": "the scan ran out of memory"}

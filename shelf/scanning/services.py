@@ -57,6 +57,7 @@ def scan_run(*, scan: Scan, scanner=None) -> Scan:
     """Run a queued scan in the scanner process and record the outcome. Idempotent for a finished scan."""
     from shelf.scanning.runner import ScanFailed
     from shelf.scanning.runner import scanner as default_scanner
+    from shelf.scanning.yara_rules import active_yara_sources
 
     with transaction.atomic():
         scan = Scan.objects.select_for_update().select_related("image__region").get(pk=scan.pk)
@@ -68,7 +69,9 @@ def scan_run(*, scan: Scan, scanner=None) -> Scan:
     scanner = scanner or default_scanner()
     try:
         with get_storage().local_copy(image.storage_key, f"disk.{image.disk_format}") as path:
-            reply = scanner.scan(str(path), image.disk_format, timeout=scanner.cpu_limit)
+            yara = active_yara_sources()
+            kwargs = {"yara": yara} if yara else {}  # a job without operator rules keeps the original protocol
+            reply = scanner.scan(str(path), image.disk_format, timeout=scanner.cpu_limit, **kwargs)
     except (ScanFailed, OSError) as exc:
         return _scan_failed(scan, str(exc))
     return scan_record(scan=scan, result=reply["result"], sbom=reply.get("sbom"))

@@ -11,4 +11,7 @@ urlpatterns = [
     path("scan-exceptions/<int:exception_id>/revoke/", views.exception_remove, name="exception_revoke"),
     path("images/<uuid:image_id>/rescan/", views.image_rescan, name="rescan"),
     path("operator/scan-policy/", views.policy_edit, name="policy"),
+    path("operator/yara-rules/", views.yara_rules, name="yara_rules"),
+    path("operator/yara-rules/<int:rule_set_id>/", views.yara_rule_edit, name="yara_rule_edit"),
+    path("operator/yara-rules/<int:rule_set_id>/active/", views.yara_rule_active, name="yara_rule_active"),
 ]

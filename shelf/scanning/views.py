@@ -9,10 +9,11 @@ from django.views.decorators.http import require_POST
 from shelf.accounts.access import operator_required
 from shelf.errors import Conflict, RuleViolations
 from shelf.images.selectors import images_for
-from shelf.scanning.models import FindingException, Scan, ScanPolicy
+from shelf.scanning.models import FindingException, Scan, ScanPolicy, YaraRuleSet
 from shelf.scanning.selectors import findings_by_severity, scans_for, scans_of
 from shelf.scanning.services import exception_grant, exception_revoke, policy_update, scan_request
 from shelf.scanning.vulndb import vulndb_updated_at
+from shelf.scanning.yara_rules import yara_rule_save, yara_rule_set_active
 
 
 def _visible_scan(request, scan_id) -> Scan:
@@ -102,3 +103,59 @@ def policy_edit(request):
     return render(request, "scanning/policy.html", {
         "policy": policy, "errors": errors, "severities": ["critical", "high", "medium", "low", "unknown"],
     })
+
+
+# ---- operators' malware rule sets (YARA) --------------------------------------------------------------
+
+
+@operator_required
+def yara_rules(request):
+    """List the rule sets and add one; a rule set that does not compile is shown with its line and not saved (422)."""
+    errors, form = [], {"name": "", "source": "", "is_active": True}
+    if request.method == "POST":
+        form = {"name": request.POST.get("name", ""), "source": request.POST.get("source", ""),
+                "is_active": bool(request.POST.get("is_active"))}
+        try:
+            rule_set = yara_rule_save(actor=request.user, **form)
+        except RuleViolations as exc:
+            errors = exc.violations
+        else:
+            messages.success(request, _("Rule set “%(name)s” saved; the next scans use it.") % {"name": rule_set.name})
+            return redirect("scanning:yara_rules")
+    return render(request, "scanning/yara_rules.html", {
+        "rule_sets": YaraRuleSet.objects.select_related("updated_by"), "errors": errors, "form": form, "editing": None,
+    }, status=422 if errors else 200)
+
+
+@operator_required
+def yara_rule_edit(request, rule_set_id: int):
+    rule_set = get_object_or_404(YaraRuleSet, pk=rule_set_id)
+    errors = []
+    form = {"name": rule_set.name, "source": rule_set.source, "is_active": rule_set.is_active}
+    if request.method == "POST":
+        form = {"name": request.POST.get("name", ""), "source": request.POST.get("source", ""),
+                "is_active": bool(request.POST.get("is_active"))}
+        try:
+            yara_rule_save(actor=request.user, rule_set=rule_set, **form)
+        except RuleViolations as exc:
+            errors = exc.violations
+            rule_set.refresh_from_db()
+        else:
+            messages.success(request, _("Rule set “%(name)s” saved; the next scans use it.") % {"name": rule_set.name})
+            return redirect("scanning:yara_rules")
+    return render(request, "scanning/yara_rules.html", {
+        "rule_sets": YaraRuleSet.objects.select_related("updated_by"), "errors": errors, "form": form, "editing": rule_set,
+    }, status=422 if errors else 200)
+
+
+@operator_required
+@require_POST
+def yara_rule_active(request, rule_set_id: int):
+    rule_set = get_object_or_404(YaraRuleSet, pk=rule_set_id)
+    active = request.POST.get("active") == "1"
+    yara_rule_set_active(actor=request.user, rule_set=rule_set, active=active)
+    if active:
+        messages.success(request, _("Rule set “%(name)s” is active again.") % {"name": rule_set.name})
+    else:
+        messages.success(request, _("Rule set “%(name)s” deactivated; scans no longer use it.") % {"name": rule_set.name})
+    return redirect("scanning:yara_rules")

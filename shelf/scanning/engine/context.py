@@ -95,6 +95,7 @@ class ScanContext:
         self.package_db: str | None = None
         self.cache: dict[str, Any] = {}  # facts shared between checks (parsed sshd_config, cloud-init state)
         self._incomplete: list[str] = []
+        self._meta: dict[tuple[str, str], Any] = {}  # (kind, path) -> stat result / listing, see _lstat
         self._current_check = "engine"
         self._started = time.monotonic()
 
@@ -113,21 +114,35 @@ class ScanContext:
     def path(self, path: str) -> Any:
         return self.fs.path(path)
 
+    # The image never changes during a scan: stat results and listings are remembered (dissect resolves every
+    # path from the root again, which made repeated globs and is_file calls the larger part of a scan).
     def _lstat(self, path: str) -> Any | None:
+        key = ("l", path)
+        if key in self._meta:
+            return self._meta[key]
         try:
-            return self.fs.path(path).lstat()
+            result = self.fs.path(path).lstat()
         except Exception as exc:
             if _is_missing(exc):
-                return None
-            raise ScanReadError(f"{path}: {exc}") from exc
+                result = None
+            else:
+                raise ScanReadError(f"{path}: {exc}") from exc
+        self._meta[key] = result
+        return result
 
     def _stat(self, path: str) -> Any | None:
+        key = ("s", path)
+        if key in self._meta:
+            return self._meta[key]
         try:
-            return self.fs.path(path).stat()
+            result = self.fs.path(path).stat()
         except Exception as exc:
             if _is_missing(exc) or _is_symlink_problem(exc):
-                return None
-            raise ScanReadError(f"{path}: {exc}") from exc
+                result = None
+            else:
+                raise ScanReadError(f"{path}: {exc}") from exc
+        self._meta[key] = result
+        return result
 
     def exists(self, path: str) -> bool:
         """True if `path` exists, following symlinks inside the image (as the running system would)."""
@@ -160,14 +175,20 @@ class ScanContext:
 
     def listdir(self, path: str) -> list[str]:
         """Names in a directory, sorted (C locale, like glob(3)); [] when it does not exist."""
+        key = ("d", path)
+        if key in self._meta:
+            return list(self._meta[key])
         try:
             names = sorted(p.name for p in self.fs.path(path).iterdir())
         except Exception as exc:
             if _is_missing(exc) or _is_symlink_problem(exc):
-                return []
-            raise ScanReadError(f"{path}: {exc}") from exc
-        self.stats.dirs_listed += 1
-        return names
+                names = []
+            else:
+                raise ScanReadError(f"{path}: {exc}") from exc
+        else:
+            self.stats.dirs_listed += 1
+        self._meta[key] = names
+        return list(names)
 
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes | None:
         """At most `limit` bytes of a regular file (symlinks followed inside the image); None if absent."""

@@ -49,6 +49,18 @@ class Entry:
     is_dir: bool
     size: int
     mode: int
+    dirent: Any = field(default=None, repr=False, compare=False)  # dissect's entry: read without resolving the path
+
+    def read(self, ctx: ScanContext, limit: int) -> bytes:
+        """At most `limit` bytes of this regular file, counted in the scan's stats."""
+        try:
+            with self.dirent.get().open() as fh:
+                data = fh.read(limit)
+        except Exception as exc:
+            raise ScanReadError(f"{self.path}: {exc}") from exc
+        ctx.stats.files_read += 1
+        ctx.stats.bytes_read += len(data)
+        return data
 
 
 def walk(
@@ -62,43 +74,48 @@ def walk(
     """Directories and regular files under `root`, depth first in name order, symlinks never followed.
 
     `prune(name, path)` true keeps the walk out of a directory (the directory itself is still yielded);
-    `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError.
+    `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError. Directories are
+    listed through dissect's entries, so no path is resolved from the root again.
     """
     try:
-        st = ctx.path(root).lstat()
+        top = ctx.fs.get(root)
+        if top.is_symlink() or not top.is_dir():
+            return
     except Exception as exc:
         if _is_missing(exc):
             return
         raise ScanReadError(f"{root}: {exc}") from exc
-    if not stat.S_ISDIR(st.st_mode):
-        return
-    stack: list[tuple[str, int]] = [(root, 0)]
+    stack: list[tuple[str, Any, int]] = [(root.rstrip("/") or "/", top, 0)]
     while stack:
-        directory, depth = stack.pop()
+        directory, node, depth = stack.pop()
         try:
-            entries = sorted(ctx.path(directory).iterdir(), key=lambda p: p.name)
+            items = sorted(node.scandir(), key=lambda d: d.name)
         except Exception as exc:
             if _is_missing(exc):
                 continue
             raise ScanReadError(f"{directory}: {exc}") from exc
         ctx.stats.dirs_listed += 1
         subdirs = []
-        for item in entries:
+        for item in items:
             full = posixpath.join(directory, item.name)
             if skip and any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
                 continue
             try:
-                est = item.lstat()
+                if item.is_symlink():
+                    continue
+                est = item.stat(follow_symlinks=False)
+                if stat.S_ISDIR(est.st_mode):
+                    yield Entry(full, True, 0, est.st_mode)
+                    if depth + 1 <= max_depth and not (prune and prune(item.name, full)):
+                        subdirs.append((full, item.get(), depth + 1))
+                elif stat.S_ISREG(est.st_mode):
+                    yield Entry(full, False, est.st_size, est.st_mode, item)
+            except ScanReadError:
+                raise
             except Exception as exc:
                 if _is_missing(exc):
                     continue
                 raise ScanReadError(f"{full}: {exc}") from exc
-            if stat.S_ISDIR(est.st_mode):
-                yield Entry(full, True, 0, est.st_mode)
-                if depth + 1 <= max_depth and not (prune and prune(item.name, full)):
-                    subdirs.append((full, depth + 1))
-            elif stat.S_ISREG(est.st_mode):
-                yield Entry(full, False, est.st_size, est.st_mode)
         stack.extend(reversed(subdirs))
 
 
