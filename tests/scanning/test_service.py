@@ -280,3 +280,11 @@ def test_no_vulnerability_data_for_the_distribution_is_incomplete(api, alice, di
     with django_capture_on_commit_callbacks(execute=True):
         scan_request(image=Image.objects.get(pk=image["id"]), actor=alice)
     assert client.get(f"images/{image['id']}/scans/latest").json()["verdict"] == "passed"
+
+
+def test_report_page_shows_malware_coverage(api, web, alice, disks, django_capture_on_commit_callbacks, debian_vulndb):
+    client = api(alice)
+    image = import_image(client, disks["clean"], "coverage", django_capture_on_commit_callbacks)
+    scan_id = client.get(f"images/{image['id']}/scans/latest").json()["id"]
+    page = web(alice).get(f"/scans/{scan_id}/").content.decode()
+    assert "Malware pass" in page and "files read in" in page and "yara" in page
