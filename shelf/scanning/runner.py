@@ -39,6 +39,8 @@ class ScannerProcess:
 
     def _start(self) -> subprocess.Popen:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        if os.environ.get("SHELF_CLAMAV_DB"):
+            env["SHELF_CLAMAV_DB"] = os.environ["SHELF_CLAMAV_DB"]
         return subprocess.Popen(
             [sys.executable, "-m", "shelf.scanning.runner"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
