@@ -21,7 +21,11 @@ def scans_for(user) -> QuerySet[Scan]:
     return Scan.objects.filter(image__in=images_for(user)).select_related("image__region", "image__organization")
 
 
-def findings_by_severity(scan: Scan) -> list[tuple[str, list]]:
+def findings_by_severity(scan: Scan) -> list[tuple[str, str, list]]:
+    """(severity, its translated label, findings) for each severity that has findings, most severe first."""
+    from shelf.scanning.models import Finding
+
     findings = list(scan.findings.select_related("excepted_by"))
-    return [(severity, [f for f in findings if f.severity == severity]) for severity in SEVERITY_ORDER
+    labels = dict(Finding.Severity.choices)
+    return [(severity, labels[severity], [f for f in findings if f.severity == severity]) for severity in SEVERITY_ORDER
             if any(f.severity == severity for f in findings)]
