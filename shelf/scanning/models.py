@@ -89,6 +89,8 @@ DEFAULT_FAIL_CHECKS = [
     "os.eol", "accounts.*", "ssh.password_auth", "ssh.root_login", "ssh.empty_passwords", "ssh.authorized_keys",
     "ssh.private_key", "hygiene.history", "secrets.*",
     "passwords.builtin", "passwords.default", "web.*", "eol_software.*", "malware.detected",
+    "services.no_auth", "permissions.world_writable", "permissions.system_dirs", "permissions.sensitive",
+    "permissions.suid",
 ]
 
 

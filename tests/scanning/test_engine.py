@@ -53,7 +53,8 @@ def test_result_is_json_and_has_stats(benign: ScanResult):
 
 def test_families_are_registered_in_order():
     assert families() == [
-        "os", "accounts", "ssh", "hygiene", "secrets", "firewall", "web", "passwords", "eol_software", "malware"
+        "os", "accounts", "ssh", "hygiene", "secrets", "firewall", "web", "passwords", "eol_software", "malware",
+        "services", "permissions", "logging",
     ]  # fmt: skip
 
 
@@ -242,9 +243,12 @@ def test_every_finding_uses_a_declared_check_id(image_factory):
     from tests.scanning.test_accounts import planted as accounts
     from tests.scanning.test_eol_software import add_packages, old_software, package
     from tests.scanning.test_hygiene import leftovers
+    from tests.scanning.test_logging import logs_off
     from tests.scanning.test_malware import planted as malware
     from tests.scanning.test_passwords import bundled as passwords
+    from tests.scanning.test_permissions import bad as bad_permissions
     from tests.scanning.test_secrets import planted as secrets
+    from tests.scanning.test_services import plant_open_services
     from tests.scanning.test_ssh import ED25519_PUB, openssh_private_key
     from tests.scanning.test_web import web_server
 
@@ -268,6 +272,9 @@ def test_every_finding_uses_a_declared_check_id(image_factory):
         old_software(tree)
         add_packages(tree, package("mariadb-server-10.3", "1:10.3.39-0+deb10u2"))
         malware(tree)
+        plant_open_services(tree)
+        bad_permissions(tree)
+        logs_off(tree)
 
     result = image_factory.scan("everything", everything)
     # passwords.generated needs a first-boot generator, which turns every passwords.builtin into it: test_passwords.py

@@ -34,6 +34,19 @@ Check ids (family modules in `checks/`, severities critical > high > medium > lo
     eol_software.mariadb     high      an end-of-life MariaDB line
     malware.detected         critical  a file matches a malware rule (YARA built-in or operator rules, ClamAV)
     malware.package_file     low       the match is in an unchanged dpkg-owned file (documentation, examples)
+    services.no_auth         critical  a high-risk service (Redis, MySQL, MongoDB, ...) started at boot listens beyond
+                                       loopback without authentication and the firewall does not block it
+    services.exposed         medium    the same with authentication (low: no auth, but firewalled; info: both)
+    permissions.world_writable high    a world-writable directory other than a sticky /tmp-like one (medium outside
+                                       system locations)
+    permissions.system_dirs  high      /etc, /bin, /usr/bin, ... writable by non-root users or not owned by root
+    permissions.sensitive    high      shadow readable, passwd/shadow/sudoers writable (critical), ~/.ssh, keys open
+    permissions.home_modes   low       /root wider than 750, ~/.ssh wider than 700
+    permissions.suid         high      a SUID/SGID file no package ships (critical: a shell or interpreter; medium:
+                                       SGID or non-root), or a packaged one whose content changed
+    logging.syslog           medium    no syslog daemon and journald absent or Storage=none (low: volatile only)
+    logging.login_records    medium    /var/log/wtmp or /var/log/btmp missing or sent to /dev/null
+    logging.sudo             medium    sudoers turns sudo's logging off (low: only for some users or commands)
 """
 
 from __future__ import annotations
@@ -80,6 +93,16 @@ CHECK_IDS = (
     "eol_software.mariadb",
     "malware.detected",
     "malware.package_file",
+    "services.no_auth",
+    "services.exposed",
+    "permissions.world_writable",
+    "permissions.system_dirs",
+    "permissions.sensitive",
+    "permissions.home_modes",
+    "permissions.suid",
+    "logging.syslog",
+    "logging.login_records",
+    "logging.sudo",
 )
 
 __all__ = [

@@ -297,21 +297,20 @@ class ScanContext:
         self,
         root: str,
         *,
-        files_under: tuple[str, ...] = (),
-        files_depth: int = 2,
+        files_under: dict[str, int] | None = None,
         max_entries: int = 400_000,
         max_depth: int = 24,
         skip: tuple[str, ...] = (),
     ) -> Iterator[ModeEntry]:
         """Every directory under `root` (root included) with its lstat, and the regular files of `files_under`.
 
-        Files are stat'ed only under a `files_under` prefix and at most `files_depth` levels below it (reading an
-        inode costs about as much as reading a small file); other entries are only listed, their type coming from
-        the directory entry. Symlinks are never followed. Listing more than `max_entries` entries is recorded as
-        incomplete. `skip` holds absolute path prefixes (directories) not to enter.
+        `files_under` maps directory prefixes to how many levels below them files are stat'ed (1: only the files
+        directly in it); reading an inode costs about as much as reading a small file, so other entries are only
+        listed, their type coming from the directory entry. Symlinks are never followed. Listing more than
+        `max_entries` entries is recorded as incomplete. `skip` holds absolute path prefixes not to enter.
         """
 
-        def under(path: str, prefixes: tuple[str, ...]) -> str | None:
+        def under(path: str, prefixes: tuple[str, ...] | dict[str, int]) -> str | None:
             for prefix in prefixes:
                 if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                     return prefix
@@ -357,10 +356,10 @@ class ScanContext:
                         if depth + 1 < max_depth:
                             subdirs.append((full, node, depth + 1))
                         continue
-                    prefix = under(directory, files_under)
+                    prefix = under(directory, files_under or {})
                     if prefix is None or node.is_symlink():
                         continue
-                    if directory.count("/") - prefix.rstrip("/").count("/") >= files_depth:
+                    if directory.count("/") - prefix.rstrip("/").count("/") >= (files_under or {})[prefix]:
                         continue
                     if node.is_file(follow_symlinks=False):
                         yield mode_entry(full, node.lstat())

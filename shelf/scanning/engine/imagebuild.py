@@ -266,8 +266,10 @@ def debian12_tree(tree: Path) -> Path:
         0o640,
     )
     write(tree, "root/.profile", "# ~/.profile\n")
+    (tree / "root").chmod(0o700)
     write(tree, "home/debian/.bashrc", "# ~/.bashrc\nalias ll='ls -l'\n")
     (tree / "home/debian/.ssh").mkdir(parents=True, exist_ok=True)
+    (tree / "home/debian/.ssh").chmod(0o700)
     write(
         tree,
         "etc/ssh/sshd_config",
@@ -288,6 +290,11 @@ def debian12_tree(tree: Path) -> Path:
     link(tree, "etc/systemd/system/sysinit.target.wants/nftables.service", "/lib/systemd/system/nftables.service")
     (tree / "var/log/apt").mkdir(parents=True, exist_ok=True)
     write(tree, "var/log/lastlog", b"")
+    write(tree, "var/log/wtmp", b"", 0o664)  # login records ship empty, not deleted
+    write(tree, "var/log/btmp", b"", 0o660)
+    write(tree, "lib/systemd/systemd-journald", ELF_X86_64, 0o755)
+    write(tree, "etc/systemd/journald.conf", "[Journal]\n#Storage=auto\n#Compress=yes\n")
+    (tree / "var/log/journal").mkdir(parents=True, exist_ok=True)  # Storage=auto keeps the journal on disk
     write(tree, "etc/ssl/certs/ca-certificates.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     write(tree, "opt/app/config.ini", "[app]\nlisten = 0.0.0.0:8080\n")
     return tree
