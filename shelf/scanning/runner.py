@@ -20,6 +20,8 @@ import time
 
 from django.conf import settings
 
+MAX_REPLY_BYTES = 256 * 1024 * 1024  # one reply line (result + SBOM); more means a runaway child
+
 
 class ScanFailed(Exception):
     """The scanner crashed, ran out of memory or time: the scan is `error`, never `passed`."""
@@ -68,7 +70,14 @@ class ScannerProcess:
                 self.stop()
                 raise ScanFailed("the scanner process died") from exc
             line = self._read_line(process, timeout)
-            reply = json.loads(line)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = None
+            if not isinstance(reply, dict) or (reply.get("ok") and not isinstance(reply.get("result"), dict)):
+                # Out of step with the child: whatever it writes next would be taken as the next job's answer.
+                self.stop()
+                raise ScanFailed("the scanner process sent an unreadable reply")
             if not reply.get("ok"):
                 raise ScanFailed(reply.get("error") or "scanner error")
             return reply
@@ -90,6 +99,9 @@ class ScannerProcess:
                 self.stop()
                 raise ScanFailed("the scanner process crashed (out of memory or a fatal error)")
             buffer += data
+            if len(buffer) > MAX_REPLY_BYTES:
+                self.stop()
+                raise ScanFailed(f"the scanner's reply was too large (over {MAX_REPLY_BYTES} bytes) and was stopped")
         return buffer
 
 
@@ -107,6 +119,11 @@ def _serve() -> None:
     """The child's loop: load the engine once, then scan one job per input line."""
     from shelf.scanning import engine
 
+    # The protocol gets a private copy of stdout; anything the engine or a library prints goes to stderr instead,
+    # so a stray line can never be read as a job's answer.
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     for line in sys.stdin:
         try:
             job = json.loads(line)
@@ -116,8 +133,8 @@ def _serve() -> None:
             reply = {"ok": False, "error": "the scan ran out of memory"}
         except Exception as exc:  # noqa: BLE001 - reported to the worker as an error, never a pass
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
-        sys.stdout.write(json.dumps(reply, default=str) + "\n")
-        sys.stdout.flush()
+        protocol.write(json.dumps(reply, default=str) + "\n")
+        protocol.flush()
 
 
 if __name__ == "__main__":
