@@ -11,6 +11,7 @@ DEFAULT_FAIL_CHECKS = (
     "permissions.suid",
 )
 DEFAULT_FAIL_SEVERITIES = ("critical", "high")
+KEY_MAX_LENGTH = 300  # Finding.key and FindingException.key hold this much; matching uses the same prefix
 PACKAGE_DB_PATHS = {"dpkg": "/var/lib/dpkg/status", "rpm": "/var/lib/rpm/rpmdb.sqlite", "apk": "/lib/apk/db/installed"}
 
 
@@ -24,10 +25,10 @@ class Policy:
 
 
 def finding_key(finding: dict) -> str:
-    if finding.get("data", {}).get("vuln_id"):
-        return f"{finding['data']['vuln_id']}:{finding['data']['package']}"
+    if (finding.get("data") or {}).get("vuln_id"):
+        return f"{finding['data']['vuln_id']}:{finding['data']['package']}"[:KEY_MAX_LENGTH]
     evidence = finding.get("evidence") or []
-    return evidence[0]["path"] if evidence else ""
+    return evidence[0]["path"][:KEY_MAX_LENGTH] if evidence else ""
 
 
 def vulnerability_findings(matches, os_family: str = "") -> list[dict]:

@@ -109,7 +109,8 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
             for ecosystem in uncovered_ecosystems(packages)
         ]
     verdict, findings = verdicts.evaluate(findings, incomplete, current_policy(image))
-    exceptions = {(e.check_id, e.key): e for e in FindingException.objects.filter(image=image, revoked_at__isnull=True)}
+    exceptions = {(e.check_id, e.key): e for e in FindingException.objects.filter(
+        image=image, revoked_at__isnull=True, expires_at__gte=timezone.localdate()).order_by("created_at")}
     Finding.objects.bulk_create(
         Finding(scan=scan, check_id=f["check_id"], family=f["family"], severity=f["severity"], title=f["title"][:300],
                 evidence=f.get("evidence") or [], fix=f.get("fix", ""), data=f.get("data") or {}, key=f["key"][:300],
@@ -150,6 +151,11 @@ def exception_grant(*, actor, image: Image, check_id: str, key: str, justificati
         violations.append(Violation("expires_at", "past", _("The expiry date must be in the future.")))
     if not check_id:
         violations.append(Violation("check_id", "required", _("Name the finding's check.")))
+    elif len(check_id) > FindingException._meta.get_field("check_id").max_length:
+        violations.append(Violation("check_id", "too_long", _("This is not a check id.")))
+    if len(key or "") > verdicts.KEY_MAX_LENGTH:
+        violations.append(Violation("key", "too_long", _("The finding key may be at most %(max)d characters long.")
+                                    % {"max": verdicts.KEY_MAX_LENGTH}))
     raise_if(violations)
     exception = FindingException.objects.create(image=image, check_id=check_id, key=key or "", justification=justification.strip(),
                                                 expires_at=expires_at, granted_by=actor)

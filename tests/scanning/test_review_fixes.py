@@ -4,11 +4,16 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from shelf.images.models import Image
+from shelf.scanning.models import Scan
 from shelf.scanning.runner import ScanFailed, ScannerProcess
+from shelf.scanning.services import exception_grant, scan_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +77,51 @@ def test_engine_output_on_stdout_does_not_corrupt_the_protocol():
                           cwd=ROOT, timeout=60, check=True)
     first = done.stdout.splitlines()[0]
     assert json.loads(first) == {"ok": True, "result": {"path": "a"}, "sbom": {}}
+
+
+def _image(alice) -> Image:
+    return Image.objects.create(organization=alice.organizations.get(), region_id=1, name="direct", disk_format="raw",
+                                status="available", stored_size=1)
+
+
+def _result(path: str, **extra) -> dict:
+    finding = {"check_id": "hygiene.history", "family": "hygiene", "severity": "medium", "title": "history",
+               "evidence": [{"path": path, "line": None, "text": ""}], "fix": "remove it", "data": {}}
+    return {"os": {"family": "debian", "distro": "debian", "version": "12"}, "packages": [], "findings": [finding],
+            "incomplete": [], **extra}
+
+
+def test_an_exception_granted_from_the_report_covers_a_finding_with_a_long_path(alice, olivia, db, settings):
+    image = _image(alice)
+    long_path = "/home/user/" + "d" * 400 + "/.bash_history"
+    scan = scan_record(scan=Scan.objects.create(image=image, status="running"), result=_result(long_path))
+    finding = scan.findings.get()
+    assert finding.blocking
+    # The report's form posts the finding's stored key.
+    exception_grant(actor=olivia, image=image, check_id=finding.check_id, key=finding.key, justification="ok",
+                    expires_at=timezone.localdate() + timedelta(days=30))
+    rescan = scan_record(scan=Scan.objects.create(image=image, status="running"), result=_result(long_path))
+    finding = rescan.findings.get()
+    assert not finding.blocking and finding.excepted_by is not None
+
+
+def test_an_expired_exception_is_not_shown_as_the_one_that_excepts_a_finding(alice, olivia, db):
+    from shelf.scanning.models import FindingException
+
+    image = _image(alice)
+    old = FindingException.objects.create(image=image, check_id="hygiene.history", key="/root/.bash_history",
+                                          justification="old", expires_at=timezone.localdate() - timedelta(days=1))
+    current = exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
+                              justification="new", expires_at=timezone.localdate() + timedelta(days=30))
+    FindingException.objects.filter(pk=old.pk).update(created_at=current.created_at - timedelta(days=30))
+    scan = scan_record(scan=Scan.objects.create(image=image, status="running"), result=_result("/root/.bash_history"))
+    assert scan.findings.get().excepted_by_id == current.pk
+
+
+def test_too_long_exception_fields_are_violations_not_database_errors(alice, olivia, db):
+    from shelf.errors import RuleViolations
+
+    with pytest.raises(RuleViolations) as caught:
+        exception_grant(actor=olivia, image=_image(alice), check_id="c" * 81, key="k" * 301, justification="x",
+                        expires_at=timezone.localdate() + timedelta(days=3))
+    assert {v.field for v in caught.value.violations} == {"check_id", "key"}
