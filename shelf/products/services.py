@@ -67,7 +67,12 @@ def _check_lock(revision: Revision, lock_version) -> None:
     if lock_version is None:
         raise RuleViolations([Violation("lock_version", "required", _(
             "Send the lock_version you read, so a save cannot silently overwrite someone else's."))])
-    if int(lock_version) == revision.lock_version:
+    try:
+        lock_version = int(lock_version)
+    except (TypeError, ValueError):
+        raise RuleViolations([Violation("lock_version", "invalid", _(
+            "lock_version is the whole number you read with the product."))]) from None
+    if lock_version == revision.lock_version:
         return
     # Tell the user what changed since the version they edited.
     events = AuditEvent.objects.for_object(revision.product).filter(action__startswith="product.")

@@ -1,0 +1,27 @@
+"""Regression tests for problems found in review: each one failed before its fix."""
+
+import pytest
+
+from shelf.errors import RuleViolations
+from shelf.products.models import Revision
+from shelf.products.services import product_create, product_save_draft
+
+
+def _new_product(client) -> str:
+    return client.post("/provider/products/new/")["Location"].split("/")[3]
+
+
+def test_wizard_with_a_malformed_lock_version_is_a_field_error_not_a_500(web, alice):
+    client = web(alice)
+    pid = _new_product(client)
+    response = client.post(f"/provider/products/{pid}/edit/basic/", {"lock_version": "abc", "name": "Kept", "go": "save"})
+    assert response.status_code == 422
+    assert "lock_version" in response.context["field_errors"]
+    assert Revision.objects.get(product_id=pid).name == ""
+
+
+def test_service_with_a_malformed_lock_version_names_the_field(alice):
+    revision = product_create(actor=alice, organization=alice.organizations.get())
+    with pytest.raises(RuleViolations) as exc:
+        product_save_draft(actor=alice, revision=revision, lock_version="1.5x", changes={"name": "x"})
+    assert exc.value.violations[0].field == "lock_version"
