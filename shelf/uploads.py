@@ -44,7 +44,11 @@ def uploaded_file(request, *, field: str, form_field: str = "file") -> UploadedF
     limit = settings.SHELF_MULTIPART_FILE_MAX
     too_large = TooLarge(_("The file is larger than %(mb)d MB (%(bytes)s bytes); it was not accepted.")
                          % {"mb": limit // (1024 * 1024), "bytes": f"{limit:,}"}, code="too_large", field=field)
-    if int(request.headers.get("Content-Length") or 0) > limit + MULTIPART_OVERHEAD:
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0  # as Django itself reads a malformed length; the streaming cap still applies
+    if declared > limit + MULTIPART_OVERHEAD:
         raise too_large  # refused before a byte of the body is read
     upload = request.FILES.get(form_field)
     if getattr(request, "shelf_upload_too_large", False):

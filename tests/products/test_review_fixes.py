@@ -25,3 +25,11 @@ def test_service_with_a_malformed_lock_version_names_the_field(alice):
     with pytest.raises(RuleViolations) as exc:
         product_save_draft(actor=alice, revision=revision, lock_version="1.5x", changes={"name": "x"})
     assert exc.value.violations[0].field == "lock_version"
+
+
+def test_upload_with_a_malformed_content_length_is_not_a_500(api, alice):
+    client = api(alice)
+    pid = client.post("products", json={}).json()["id"]
+    response = client.client.post(f"/api/v1/products/{pid}/pictures", {}, headers=client.headers, CONTENT_LENGTH="abc")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "pictures"
