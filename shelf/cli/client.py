@@ -29,8 +29,11 @@ class Client:
         response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
-                errors = response.json().get("errors") or []
+                body = response.json()
             except ValueError:
+                body = None
+            errors = body.get("errors") if isinstance(body, dict) else None
+            if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
                 errors = []
             if not errors:
                 errors = [{"field": None, "code": f"http_{response.status_code}", "message": response.text[:200]}]
@@ -38,7 +41,18 @@ class Client:
         return response
 
     def get(self, path: str, **kwargs):
-        return self.request("GET", path, **kwargs).json()
+        return json_of(self.request("GET", path, **kwargs))
 
     def post(self, path: str, **kwargs):
-        return self.request("POST", path, **kwargs).json()
+        return json_of(self.request("POST", path, **kwargs))
+
+
+def json_of(response: httpx.Response):
+    """The response's JSON; anything else means the URL is not a Shelf API (a proxy or login page, say)."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiError(response.status_code, [{
+            "field": None, "code": "not_json",
+            "message": f"The server at {response.request.url} did not answer with JSON: is SHELF_URL a Shelf server?",
+        }]) from None
