@@ -36,7 +36,7 @@ def print_report(report: dict) -> None:
 def scan(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The disk image to check."),
     disk_format: str = typer.Option(None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected if omitted)."),
-    osv_path: Path = typer.Option(None, "--osv", help="OSV records (a directory, a JSON file or an OSV zip) to match packages against."),
+    osv_path: Path = typer.Option(None, "--osv", exists=True, help="OSV records (a directory, a JSON file or an OSV zip) to match packages against."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     sbom: Path = typer.Option(None, "--sbom", help="Write the CycloneDX SBOM to this file."),
     no_vulnerabilities: bool = typer.Option(
@@ -48,6 +48,8 @@ def scan(
     from shelf.scanning import engine, osv
     from shelf.scanning import policy as verdicts
 
+    if sbom is not None and not sbom.parent.is_dir():
+        raise typer.BadParameter(f"the directory {sbom.parent} does not exist", param_hint="'--sbom'")
     disk_format = disk_format or inspection.sniff_format(file) or "raw"
     try:
         inspection.inspect_image(file, disk_format)
@@ -77,7 +79,11 @@ def scan(
     report = {**data, "verdict": verdict, "findings": findings, "incomplete": incomplete, "packages": len(data["packages"]),
               "vulnerabilities_checked": osv_path is not None}
     if sbom is not None:
-        sbom.write_text(json.dumps(result.sbom(), indent=2))
+        try:
+            sbom.write_text(json.dumps(result.sbom(), indent=2))
+        except OSError as exc:
+            err.print(f"[bold red]Cannot write the SBOM to {sbom}:[/] {exc.strerror}")
+            raise typer.Exit(2) from None
     if as_json:
         out.print_json(json.dumps(report, default=str))
     else:

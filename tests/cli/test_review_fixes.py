@@ -54,3 +54,12 @@ def test_an_error_body_that_is_not_shelfs_shape_is_a_readable_error(not_shelf, t
     result = run("regions", url=not_shelf, tmp_path=tmp_path)
     assert result.returncode == 1
     assert "AttributeError" not in result.stderr and "Error 500" in result.stderr
+
+
+def test_local_scan_with_a_missing_osv_path_or_sbom_directory_names_the_option(tmp_path):
+    image = tmp_path / "zero.raw"
+    image.write_bytes(b"\0" * 1024 * 1024)
+    result = run("scan", image, "--osv", tmp_path / "missing", tmp_path=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "--osv" in result.stderr
+    result = run("scan", image, "--sbom", tmp_path / "no-dir" / "sbom.json", tmp_path=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "--sbom" in result.stderr
