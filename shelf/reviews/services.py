@@ -7,6 +7,7 @@ so buyers always see exactly one listed revision.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shelf.accounts.models import User
 from shelf.audit.services import audit_record
@@ -19,6 +20,19 @@ from shelf.workdays import business_days_between
 
 REJECTABLE_FIELDS = ("category", "name", "tags", "software", "version", "agreement", "deliveries", "security", "billing",
                      "pictures", "summary", "document", "details", "other")
+# What an operator confirms before approving, in the console and the API alike.
+CHECKLIST = [
+    ("content", gettext_lazy("The product does what the details page and the document say; they do not contradict each other.")),
+    ("size", gettext_lazy("It runs on the recommended (or smallest) server size.")),
+    ("passwords", gettext_lazy("No preset username/password in the software, or a strong prompt to change it.")),
+    ("lawful", gettext_lazy("Content is lawful; no absolute advertising claims.")),
+    ("links", gettext_lazy("No links to buy outside the marketplace; no advertising for other cloud vendors.")),
+    ("pictures", gettext_lazy("Pictures: 390 x 260 px, 72 dpi, ≤ 2 MB, PNG, not plain white, show the company or product name.")),
+    ("details", gettext_lazy("Details complete: features, use cases, usage guide, service process, after-sales support, contact.")),
+    ("document", gettext_lazy("The document lets a user use the product fully.")),
+    ("support", gettext_lazy("Support at least 7 x 8 hours with a reachable contact.")),
+    ("software", gettext_lazy("The integrated software list is truthful (see the cross-check).")),
+]
 
 
 def _in_review(revision_id: int) -> Revision:
@@ -82,6 +96,11 @@ def review_approve(*, operator: User, revision: Revision, checklist: dict | None
     """in_review → listed; the previously listed revision (if any) is superseded in the same transaction."""
     from shelf.webhooks.services import emit
 
+    missing = [key for key, _label in CHECKLIST if not (checklist or {}).get(key)]
+    if missing:
+        raise RuleViolations([Violation("checklist", "incomplete", _(
+            "Confirm every checklist item before approving (missing: %(keys)s), or reject with reasons.")
+            % {"keys": ", ".join(missing)})])
     with transaction.atomic():
         revision = _in_review(revision.pk)
         _require_holder(operator, revision)

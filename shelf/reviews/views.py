@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import operator_required
@@ -17,6 +16,7 @@ from shelf.products.services import product_delist
 from shelf.reviews import crosscheck as software
 from shelf.reviews.selectors import business_days_left, due_label, review_metrics, review_queue
 from shelf.reviews.services import (
+    CHECKLIST,
     REJECTABLE_FIELDS,
     review_approve,
     review_claim,
@@ -26,19 +26,6 @@ from shelf.reviews.services import (
 )
 from shelf.scanning.models import FindingException
 from shelf.scanning.selectors import latest_scan
-
-CHECKLIST = [
-    ("content", gettext_lazy("The product does what the details page and the document say; they do not contradict each other.")),
-    ("size", gettext_lazy("It runs on the recommended (or smallest) server size.")),
-    ("passwords", gettext_lazy("No preset username/password in the software, or a strong prompt to change it.")),
-    ("lawful", gettext_lazy("Content is lawful; no absolute advertising claims.")),
-    ("links", gettext_lazy("No links to buy outside the marketplace; no advertising for other cloud vendors.")),
-    ("pictures", gettext_lazy("Pictures: 390 x 260 px, 72 dpi, ≤ 2 MB, PNG, not plain white, show the company or product name.")),
-    ("details", gettext_lazy("Details complete: features, use cases, usage guide, service process, after-sales support, contact.")),
-    ("document", gettext_lazy("The document lets a user use the product fully.")),
-    ("support", gettext_lazy("Support at least 7 x 8 hours with a reachable contact.")),
-    ("software", gettext_lazy("The integrated software list is truthful (see the cross-check).")),
-]
 
 
 @operator_required

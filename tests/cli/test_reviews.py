@@ -4,7 +4,7 @@ import pytest
 
 from shelf.accounts.services import token_create
 from shelf.products.models import Revision
-from shelf.reviews.services import review_approve, review_reject
+from shelf.reviews.services import CHECKLIST, review_approve, review_reject
 from tests.conftest import ApiClient
 from tests.products.conftest import make_image
 from tests.reviews.conftest import submitted_product
@@ -22,7 +22,8 @@ def test_rejection_reasons_revise_and_delist(shelf_cli, alice, olivia):
     assert "Say what the image contains." in shelf_cli("product", "show", pid, token=token).stdout
 
     Revision.objects.filter(pk=revision.pk).update(status="in_review")
-    review_approve(operator=olivia, revision=Revision.objects.get(pk=revision.pk))
+    review_approve(operator=olivia, revision=Revision.objects.get(pk=revision.pk),
+                   checklist={key: True for key, _label in CHECKLIST})
     revised = shelf_cli("product", "revise", pid, token=token)
     assert revised.returncode == 0 and "r2" in revised.stdout and "r1 stays on sale" in revised.stdout
     delisted = shelf_cli("product", "delist", pid, "--reason", "Replaced by v2", token=token)

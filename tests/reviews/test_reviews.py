@@ -8,6 +8,9 @@ from django.db import close_old_connections
 from shelf.notifications.models import Notification
 from shelf.products.models import Revision
 from shelf.reviews.models import Claim, Decision
+from shelf.reviews.services import CHECKLIST
+
+FULL_CHECKLIST = {"checklist": {key: True for key, _label in CHECKLIST}}
 
 
 def test_only_operators_reach_the_review_api(api, alice, bruce, submission):
@@ -16,7 +19,7 @@ def test_only_operators_reach_the_review_api(api, alice, bruce, submission):
         client = api(user)
         assert client.get("reviews").status_code == 404
         assert client.post(f"reviews/{rid}/claim").status_code == 404
-        assert client.post(f"reviews/{rid}/approve", json={}).status_code == 404
+        assert client.post(f"reviews/{rid}/approve", json=FULL_CHECKLIST).status_code == 404
         assert client.post(f"reviews/{rid}/reject", json={"reasons": {"name": "x"}}).status_code == 404
 
 
@@ -52,7 +55,7 @@ def test_claim_release_and_one_holder(api, olivia, olivia2, submission):
     assert api(olivia).post(f"reviews/{rid}/claim").json()["claimed_by"] == "olivia"
     taken = api(olivia2).post(f"reviews/{rid}/claim")
     assert taken.status_code == 409 and "olivia" in taken.json()["errors"][0]["message"]
-    assert api(olivia2).post(f"reviews/{rid}/approve", json={}).status_code == 409
+    assert api(olivia2).post(f"reviews/{rid}/approve", json=FULL_CHECKLIST).status_code == 409
     api(olivia).post(f"reviews/{rid}/release")
     assert api(olivia2).post(f"reviews/{rid}/claim").json()["claimed_by"] == "oscar"
 
@@ -104,7 +107,7 @@ def test_reject_with_reasons_shown_to_provider_then_fix_resubmit_approve(api, we
     edited = client.patch(f"products/{pid}", json={"lock_version": product["lock_version"], "name": "LAMP stack"})
     assert edited.json()["status"] == "draft"
     assert client.post(f"products/{pid}/submit").json()["status"] == "in_review"
-    approved = operator.post(f"reviews/{rid}/approve", json={"checklist": {"content": True}})
+    approved = operator.post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     assert approved.json()["status"] == "listed"
     assert [d.outcome for d in Decision.objects.order_by("decided_at")] == ["rejected", "approved"]
     assert Notification.objects.filter(user=alice, event="product.approved").exists()
@@ -131,7 +134,7 @@ def test_withdraw_releases_the_claim(api, olivia, submission):
 def test_listed_revision_stays_on_sale_until_the_new_one_is_approved(api, olivia, submission):
     client, pid, rid = submission
     operator = api(olivia)
-    operator.post(f"reviews/{rid}/approve", json={})
+    operator.post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     assert client.post(f"products/{pid}/revisions").status_code == 201
     assert client.post(f"products/{pid}/revisions").status_code == 409  # one open revision at a time
     draft = client.get(f"products/{pid}").json()
@@ -143,7 +146,7 @@ def test_listed_revision_stays_on_sale_until_the_new_one_is_approved(api, olivia
     new_rid = Revision.objects.get(product_id=pid, number=2).pk
     queue = operator.get("reviews").json()
     assert [r["id"] for r in queue] == [new_rid]
-    operator.post(f"reviews/{new_rid}/approve", json={})
+    operator.post(f"reviews/{new_rid}/approve", json=FULL_CHECKLIST)
     statuses = dict(Revision.objects.filter(product_id=pid).values_list("number", "status"))
     assert statuses == {1: "superseded", 2: "listed"}
 
@@ -153,7 +156,7 @@ def test_shared_picture_survives_when_the_new_revision_drops_it(api, olivia, sub
     from shelf.storage import get_storage
 
     client, pid, rid = submission
-    api(olivia).post(f"reviews/{rid}/approve", json={})
+    api(olivia).post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     client.post(f"products/{pid}/revisions")
     draft = client.get(f"products/{pid}").json()
     key = Picture.objects.get(revision__number=1, revision__product_id=pid).storage_key
@@ -163,7 +166,7 @@ def test_shared_picture_survives_when_the_new_revision_drops_it(api, olivia, sub
 
 def test_delist_by_provider_and_by_operator_and_relist_through_review(api, alice, olivia, submission):
     client, pid, rid = submission
-    api(olivia).post(f"reviews/{rid}/approve", json={})
+    api(olivia).post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     refused = client.post(f"products/{pid}/delist", json={"reason": ""})
     assert refused.status_code == 422
     assert client.post(f"products/{pid}/delist", json={"reason": "End of life"}).json()["status"] == "delisted"
@@ -173,7 +176,7 @@ def test_delist_by_provider_and_by_operator_and_relist_through_review(api, alice
     client.post(f"products/{pid}/revisions")
     client.post(f"products/{pid}/submit")
     new_rid = Revision.objects.get(product_id=pid, number=2).pk
-    api(olivia).post(f"reviews/{new_rid}/approve", json={})
+    api(olivia).post(f"reviews/{new_rid}/approve", json=FULL_CHECKLIST)
     assert Revision.objects.get(pk=new_rid).status == "listed"
     assert api(olivia).post(f"products/{pid}/delist", json={"reason": "Vulnerable image"}).json()["status"] == "delisted"
     assert Revision.objects.get(pk=new_rid).status == "delisted"
@@ -181,7 +184,7 @@ def test_delist_by_provider_and_by_operator_and_relist_through_review(api, alice
 
 def test_bob_cannot_delist_alices_product(api, bob, olivia, submission):
     _client, pid, rid = submission
-    api(olivia).post(f"reviews/{rid}/approve", json={})
+    api(olivia).post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     assert api(bob).post(f"products/{pid}/delist", json={"reason": "x"}).status_code == 404
 
 
@@ -202,7 +205,7 @@ def test_review_page_shows_everything_and_web_decisions(web, olivia, submission)
 
 def test_metrics(web, api, olivia, submission):
     _client, _pid, rid = submission
-    api(olivia).post(f"reviews/{rid}/approve", json={})
+    api(olivia).post(f"reviews/{rid}/approve", json=FULL_CHECKLIST)
     page = web(olivia).get("/operator/reviews/metrics/").content.decode()
     assert 'id="waiting">0<' in page and 'id="median">0<' in page
     from shelf.reviews.selectors import review_metrics
