@@ -108,6 +108,8 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
               "An operator imports OSV records with `manage.py vulndb_import`.") % {"ecosystem": ecosystem}
             for ecosystem in uncovered_ecosystems(packages)
         ]
+        if not any(p.get("ecosystem") for p in packages):
+            incomplete.append(_("No package inventory was found: the image's software could not be checked for vulnerabilities."))
     verdict, findings = verdicts.evaluate(findings, incomplete, current_policy(image))
     exceptions = {(e.check_id, e.key): e for e in FindingException.objects.filter(
         image=image, revoked_at__isnull=True, expires_at__gte=timezone.localdate()).order_by("created_at")}

@@ -125,3 +125,11 @@ def test_too_long_exception_fields_are_violations_not_database_errors(alice, oli
         exception_grant(actor=olivia, image=_image(alice), check_id="c" * 81, key="k" * 301, justification="x",
                         expires_at=timezone.localdate() + timedelta(days=3))
     assert {v.field for v in caught.value.violations} == {"check_id", "key"}
+
+
+def test_an_image_whose_packages_could_not_be_listed_is_not_passed(alice, db):
+    result = {"os": {"family": "arch", "distro": "arch", "version": "", "pretty_name": "Arch Linux"}, "packages": [],
+              "findings": [], "incomplete": []}
+    scan = scan_record(scan=Scan.objects.create(image=_image(alice), status="running"), result=result)
+    assert scan.verdict == "incomplete"
+    assert any("package" in reason for reason in scan.incomplete)
