@@ -65,8 +65,14 @@ def product_out(product: Product, revision: Revision) -> dict:
             "filename": document.filename, "kind": document.kind, "size": document.size, "sha256": document.sha256,
             "url": f"{base}/document"},
         "submitted_at": revision.submitted_at, "due_at": revision.due_at, "rejection_reasons": revision.rejection_reasons or {},
-        "listed_revision": product.revisions.filter(status=Revision.Status.LISTED).values_list("number", flat=True).first(),
+        "listed_revision": _listed_number(product),
     }
+
+
+def _listed_number(product: Product) -> int | None:
+    if hasattr(product, "listed"):  # set by product_list_for
+        return product.listed.number if product.listed else None
+    return product.revisions.filter(status=Revision.Status.LISTED).values_list("number", flat=True).first()
 
 
 def _own(request, product_id) -> tuple[Product, Revision]:
@@ -93,7 +99,7 @@ def product_new(request, payload: ProductCreateIn):
 
 @router.get("/products", response=list[ProductOut])
 def product_list(request, status: str | None = None):
-    return [product_out(p, working_revision(p)) for p, _r in product_list_for(request.user, status=status)]
+    return [product_out(p, r) for p, r in product_list_for(request.user, status=status)]
 
 
 @router.get("/products/{uuid:product_id}", response=ProductOut)

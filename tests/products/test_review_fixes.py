@@ -33,3 +33,21 @@ def test_upload_with_a_malformed_content_length_is_not_a_500(api, alice):
     response = client.client.post(f"/api/v1/products/{pid}/pictures", {}, headers=client.headers, CONTENT_LENGTH="abc")
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "pictures"
+
+
+def test_product_list_api_does_not_query_per_product(api, alice, alice_image):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.products.conftest import complete_fields
+
+    client = api(alice)
+    client.post("products", json=complete_fields(alice_image))
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("products").json()) == 1
+    for _ in range(5):
+        client.post("products", json=complete_fields(alice_image))
+    with CaptureQueriesContext(connection) as six:
+        listed = client.get("products").json()
+    assert len(listed) == 6 and listed[0]["deliveries"] == {alice_image.region.code: str(alice_image.pk)}
+    assert len(six) == len(one)
