@@ -4,6 +4,7 @@ Statuses change only here. Each transition checks its guard, records the audit e
 leaves the revision consistent; a rule violation changes nothing.
 """
 
+import contextlib
 import hashlib
 import uuid
 
@@ -265,16 +266,29 @@ def _store_upload(revision: Revision, fileobj, kind: str) -> tuple[str, str]:
     return key, digest.hexdigest()
 
 
+@contextlib.contextmanager
+def _discard_on_failure(written: list[str]):
+    """Objects stored for a change that then fails (a rule, a conflict, the database) are removed, not left orphaned."""
+    try:
+        yield
+    except BaseException:
+        for key in written:
+            get_storage().delete(key)
+        raise
+
+
 def picture_add(*, actor: User, revision: Revision, fileobj) -> Picture:
     """Check a picture by its content (390x260 px, 72 dpi, PNG/JPEG, ≤ 2 MB) and attach it."""
     info = media.check_picture(fileobj)
-    with transaction.atomic():
+    written: list[str] = []
+    with _discard_on_failure(written), transaction.atomic():
         revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision.pk)
         _guard_editable(revision)
         count = revision.pictures.count()
         if count >= rules.PICTURES_MAX:
             raise RuleViolations([Violation("pictures", "too_many", _("At most %(max)d pictures; delete one first.") % {"max": rules.PICTURES_MAX})])
         key, sha256 = _store_upload(revision, fileobj, "picture")
+        written.append(key)
         picture = Picture.objects.create(revision=revision, position=count, storage_key=key, content_type=info.content_type,
                                          width=info.width, height=info.height, size=info.size, sha256=sha256)
         revision.lock_version += 1
@@ -305,10 +319,12 @@ def document_set(*, actor: User, revision: Revision, fileobj, filename: str) -> 
     info = media.check_document(fileobj)
     # Keep the provider's name for the download, but only its base name and with the real extension.
     base = (filename or "document").replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0][:150] or "document"
-    with transaction.atomic():
+    written: list[str] = []
+    with _discard_on_failure(written), transaction.atomic():
         revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision.pk)
         _guard_editable(revision)
         key, sha256 = _store_upload(revision, fileobj, "document")
+        written.append(key)
         old = Document.objects.filter(revision=revision).first()
         if old is not None:
             old.delete()

@@ -51,3 +51,25 @@ def test_product_list_api_does_not_query_per_product(api, alice, alice_image):
         listed = client.get("products").json()
     assert len(listed) == 6 and listed[0]["deliveries"] == {alice_image.region.code: str(alice_image.pk)}
     assert len(six) == len(one)
+
+
+@pytest.mark.parametrize("kind", ["picture", "document"])
+def test_a_failed_attach_leaves_no_file_in_storage(alice, settings, monkeypatch, kind):
+    import io
+
+    from shelf.products import services
+    from tests.products.conftest import PDF_BYTES, png_bytes
+
+    revision = product_create(actor=alice, organization=alice.organizations.get())
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "audit_record", broken_audit)
+    with pytest.raises(RuntimeError):
+        if kind == "picture":
+            services.picture_add(actor=alice, revision=revision, fileobj=io.BytesIO(png_bytes()))
+        else:
+            services.document_set(actor=alice, revision=revision, fileobj=io.BytesIO(PDF_BYTES), filename="a.pdf")
+    objects = settings.DATA_DIR / "objects" / "products"
+    assert not objects.exists() or not [p for p in objects.rglob("*") if p.is_file()]
