@@ -111,6 +111,8 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
             value = changes[field] or ""
             if not isinstance(value, str):
                 violations.append(Violation(field, "type", _("Send text.")))
+            elif "\x00" in value:
+                violations.append(Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters.")))
             elif len(value) > rules.STORAGE_LIMITS[field]:
                 violations.append(Violation(field, "too_long_to_store", _("This is far beyond the limit (%(max)d characters); it was not saved.")
                                             % {"max": rules.STORAGE_LIMITS[field]}))
@@ -121,6 +123,8 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
             items = changes[field] or []
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 violations.append(Violation(field, "type", _("Send a list of texts.")))
+            elif any("\x00" in i for i in items):
+                violations.append(Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters.")))
             elif len(items) > rules.STORAGE_LIMITS["tags"] or any(len(i) > rules.STORAGE_LIMITS["tag"] for i in items):
                 violations.append(Violation(field, "too_long_to_store", _("Too many or too long entries; they were not saved.")))
             else:

@@ -73,3 +73,12 @@ def test_a_failed_attach_leaves_no_file_in_storage(alice, settings, monkeypatch,
             services.document_set(actor=alice, revision=revision, fileobj=io.BytesIO(PDF_BYTES), filename="a.pdf")
     objects = settings.DATA_DIR / "objects" / "products"
     assert not objects.exists() or not [p for p in objects.rglob("*") if p.is_file()]
+
+
+def test_nul_characters_are_refused_per_field_not_left_for_postgresql_to_crash_on(api, alice):
+    client = api(alice)
+    created = client.post("products", json={"name": "LAMP\x00", "tags": ["ok", "b\x00d"]})
+    assert created.status_code == 422
+    assert {e["field"] for e in created.json()["errors"]} == {"name", "tags"}
+    image = client.post("images", json={"name": "disk\x00", "region": "ap-guangzhou", "format": "qcow2"})
+    assert image.status_code == 422 and image.json()["errors"][0]["field"] == "name"
