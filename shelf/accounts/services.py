@@ -6,7 +6,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -52,6 +52,15 @@ def _user_violations(*, username: str, email: str, password: str) -> list[Violat
     return violations
 
 
+def _create_user(**fields) -> User:
+    """Create the user; a username taken between the check and the insert (two sign-ups at once) is a rule, not a 500."""
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(**fields)
+    except IntegrityError:
+        raise RuleViolations([Violation("username", "taken", _("This username is already taken."))]) from None
+
+
 def _organization_violations(name: str) -> list[Violation]:
     name = (name or "").strip()
     if not name:
@@ -75,7 +84,7 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def buyer_signup(*, username: str, email: str, password: str) -> User:
     raise_if(_user_violations(username=username, email=email, password=password))
-    user = User.objects.create_user(username=username.strip(), email=email, password=password, kind=User.Kind.BUYER)
+    user = _create_user(username=username.strip(), email=email, password=password, kind=User.Kind.BUYER)
     audit_record(actor=user, target=user, action="user.signup", data={"kind": user.kind})
     return user
 
@@ -87,7 +96,7 @@ def provider_signup(*, username: str, email: str, password: str, organization_na
         _user_violations(username=username, email=email, password=password)
         + _organization_violations(organization_name)
     )
-    user = User.objects.create_user(username=username.strip(), email=email, password=password, kind=User.Kind.PROVIDER)
+    user = _create_user(username=username.strip(), email=email, password=password, kind=User.Kind.PROVIDER)
     organization = organization_create(actor=user, name=organization_name, contact_email=email)
     audit_record(actor=user, target=user, action="user.signup", data={"kind": user.kind})
     return user, organization
@@ -129,9 +138,7 @@ def operators_group() -> Group:
 def operator_create(*, username: str, email: str, password: str) -> User:
     """Operators are created by an admin command only; they may use the Django admin for reference data."""
     raise_if(_user_violations(username=username, email=email, password=password))
-    user = User.objects.create_user(
-        username=username.strip(), email=email, password=password, kind=User.Kind.OPERATOR, is_staff=True
-    )
+    user = _create_user(username=username.strip(), email=email, password=password, kind=User.Kind.OPERATOR, is_staff=True)
     user.groups.add(operators_group())
     audit_record(actor=None, target=user, action="user.operator_create")
     return user

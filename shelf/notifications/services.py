@@ -10,6 +10,7 @@ from shelf.notifications.models import Notification
 
 
 def notify_users(*, users, event: str, title: str, body: str = "", url: str = "", organization: Organization | None = None) -> list[Notification]:
+    title = " ".join(title.split())[:200]  # titles quote user text (product names); the column holds 200
     notifications = [
         Notification.objects.create(user=user, organization=organization, event=event, title=title, body=body, url=url)
         for user in users

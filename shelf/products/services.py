@@ -408,7 +408,9 @@ def product_revision_new(*, actor: User, product: Product) -> Revision:
     if latest.status in EDITABLE or latest.status == Revision.Status.IN_REVIEW:
         raise Conflict(_("This product already has a revision being edited or reviewed (r%(n)d).") % {"n": latest.number},
                        code="revision_open")
+    # lock_version keeps counting across revisions, so a version read from an older revision is always stale.
     revision = Revision.objects.create(product=product, number=latest.number + 1, wizard_step="basic",
+                                       lock_version=latest.lock_version + 1,
                                        **{f: getattr(latest, f) for f in CONTENT_FIELDS})
     for delivery in latest.deliveries.all():
         Delivery.objects.create(revision=revision, region_id=delivery.region_id, image_id=delivery.image_id)

@@ -64,3 +64,17 @@ def test_demo_data_creates_the_four_users_idempotently(db):
     assert users["alice"].check_password("shelf-demo")
     assert users["olivia"].kind == "operator" and users["bruce"].kind == "buyer"
     assert set(users["alice"].organizations.all()).isdisjoint(users["bob"].organizations.all())
+
+
+def test_username_taken_at_the_last_moment_is_a_rule_not_a_500(db, monkeypatch):
+    import pytest
+
+    from shelf.accounts import services
+    from shelf.errors import RuleViolations
+
+    services.buyer_signup(username="dora", email="dora@example.com", password="a-Long-enough-pass-42")
+    # The check ran before the other sign-up committed: only the database's unique index sees the clash.
+    monkeypatch.setattr(services, "_user_violations", lambda **kw: [])
+    with pytest.raises(RuleViolations) as exc:
+        services.buyer_signup(username="dora", email="dora2@example.com", password="a-Long-enough-pass-42")
+    assert exc.value.violations[0].field == "username" and exc.value.violations[0].code == "taken"

@@ -212,3 +212,14 @@ def test_metrics(web, api, olivia, submission):
 
     metrics = review_metrics()
     assert metrics["decisions"] == 1 and metrics["weeks"][0][1]["approved"] == 1
+
+
+def test_a_version_read_from_an_older_revision_is_stale(api, olivia, submission):
+    client, pid, rid = submission
+    from shelf.reviews.services import CHECKLIST
+
+    old_lock = client.get(f"products/{pid}").json()["lock_version"]
+    api(olivia).post(f"reviews/{rid}/approve", json={"checklist": {key: True for key, _label in CHECKLIST}})
+    client.post(f"products/{pid}/revisions")
+    assert client.patch(f"products/{pid}", json={"lock_version": 1, "name": "x"}).status_code == 409
+    assert client.patch(f"products/{pid}", json={"lock_version": old_lock, "name": "x"}).status_code == 409
