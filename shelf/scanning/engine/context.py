@@ -96,6 +96,7 @@ class ScanContext:
         self.cache: dict[str, Any] = {}  # facts shared between checks (parsed sshd_config, cloud-init state)
         self._incomplete: list[str] = []
         self._meta: dict[tuple[str, str], Any] = {}  # (kind, path) -> stat result / listing, see _lstat
+        self._paths: dict[str, Any] = {}  # path -> dissect path from a listing, which already holds its entry
         self._current_check = "engine"
         self._started = time.monotonic()
 
@@ -114,6 +115,11 @@ class ScanContext:
     def path(self, path: str) -> Any:
         return self.fs.path(path)
 
+    def _path(self, path: str) -> Any:
+        # A path that came out of a listing knows its directory entry; a fresh one is resolved from the root,
+        # one directory scan per component, which dominated checks that look at many files of one directory.
+        return self._paths.get(path) or self.fs.path(path)
+
     # The image never changes during a scan: stat results and listings are remembered (dissect resolves every
     # path from the root again, which made repeated globs and is_file calls the larger part of a scan).
     def _lstat(self, path: str) -> Any | None:
@@ -121,7 +127,7 @@ class ScanContext:
         if key in self._meta:
             return self._meta[key]
         try:
-            result = self.fs.path(path).lstat()
+            result = self._path(path).lstat()
         except Exception as exc:
             if _is_missing(exc):
                 result = None
@@ -135,7 +141,7 @@ class ScanContext:
         if key in self._meta:
             return self._meta[key]
         try:
-            result = self.fs.path(path).stat()
+            result = self._path(path).stat()
         except Exception as exc:
             if _is_missing(exc) or _is_symlink_problem(exc):
                 result = None
@@ -169,7 +175,7 @@ class ScanContext:
         if st is None or not stat.S_ISLNK(st.st_mode):
             return None
         try:
-            return str(self.fs.path(path).readlink())
+            return str(self._path(path).readlink())
         except Exception as exc:
             raise ScanReadError(f"{path}: {exc}") from exc
 
@@ -179,7 +185,11 @@ class ScanContext:
         if key in self._meta:
             return list(self._meta[key])
         try:
-            names = sorted(p.name for p in self.fs.path(path).iterdir())
+            children = list(self._path(path).iterdir())
+            names = sorted(child.name for child in children)
+            prefix = path.rstrip("/")
+            for child in children:
+                self._paths.setdefault(f"{prefix}/{child.name}", child)
         except Exception as exc:
             if _is_missing(exc) or _is_symlink_problem(exc):
                 names = []
@@ -196,7 +206,7 @@ class ScanContext:
         if st is None or not stat.S_ISREG(st.st_mode):
             return None
         try:
-            with self.fs.path(path).open("rb") as fh:
+            with self._path(path).open("rb") as fh:
                 data = fh.read(limit)
         except Exception as exc:
             if _is_missing(exc):
@@ -213,7 +223,7 @@ class ScanContext:
     def open(self, path: str) -> Any:
         """A binary file object for streaming reads (the caller bounds what it reads)."""
         try:
-            fh = self.fs.path(path).open("rb")
+            fh = self._path(path).open("rb")
         except Exception as exc:
             raise ScanReadError(f"{path}: {exc}") from exc
         self.stats.files_read += 1
@@ -258,7 +268,7 @@ class ScanContext:
         while stack:
             directory, depth = stack.pop()
             try:
-                entries = list(self.fs.path(directory).iterdir())
+                entries = list(self._path(directory).iterdir())
             except Exception as exc:
                 if _is_missing(exc):
                     continue
@@ -267,6 +277,7 @@ class ScanContext:
             subdirs = []
             for entry in sorted(entries, key=lambda p: p.name):
                 full = posixpath.join(directory, entry.name)
+                self._paths.setdefault(full, entry)
                 if any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
                     continue
                 try:
