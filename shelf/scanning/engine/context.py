@@ -122,10 +122,19 @@ class ScanContext:
 
     # The image never changes during a scan: stat results and listings are remembered (dissect resolves every
     # path from the root again, which made repeated globs and is_file calls the larger part of a scan).
+    def _absent(self, path: str) -> bool:
+        """True when the parent directory was already listed and the name is not in it: no lookup needed."""
+        parent, name = posixpath.split(path.rstrip("/"))
+        listing = self._meta.get(("d", parent))
+        return listing is not None and name not in listing
+
     def _lstat(self, path: str) -> Any | None:
         key = ("l", path)
         if key in self._meta:
             return self._meta[key]
+        if self._absent(path):
+            self._meta[key] = None
+            return None
         try:
             result = self._path(path).lstat()
         except Exception as exc:
@@ -140,6 +149,9 @@ class ScanContext:
         key = ("s", path)
         if key in self._meta:
             return self._meta[key]
+        if self._absent(path):
+            self._meta[key] = None
+            return None
         try:
             result = self._path(path).stat()
         except Exception as exc:
