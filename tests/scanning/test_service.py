@@ -288,3 +288,27 @@ def test_report_page_shows_malware_coverage(api, web, alice, disks, django_captu
     scan_id = client.get(f"images/{image['id']}/scans/latest").json()["id"]
     page = web(alice).get(f"/scans/{scan_id}/").content.decode()
     assert "Malware pass" in page and "files read in" in page and "yara" in page
+
+
+def test_wizard_gate_blocks_the_scanned_bad_image_and_accepts_the_clean_one(
+    api, alice, disks, django_capture_on_commit_callbacks, debian_vulndb
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.products.conftest import PDF_BYTES, complete_fields, png_bytes
+
+    client = api(alice)
+    results = {}
+    for name in ("clean", "dirty"):
+        image = Image.objects.get(pk=import_image(client, disks[name], name, django_capture_on_commit_callbacks)["id"])
+        product = client.post("products", json=complete_fields(image)).json()
+        for kind, filename, data in (("pictures", "a.png", png_bytes()), ("document", "guide.pdf", PDF_BYTES)):
+            client.client.post(f"/api/v1/products/{product['id']}/{kind}", {"file": SimpleUploadedFile(filename, data)},
+                               headers=client.headers)
+        results[name] = client.post(f"products/{product['id']}/submit")
+    assert results["clean"].status_code == 200 and results["clean"].json()["status"] == "in_review"
+    assert results["dirty"].status_code == 422
+    assert results["dirty"].json()["errors"] == [{
+        "field": "security.ap-guangzhou", "code": "scan_failed",
+        "message": "The latest scan of image “dirty” (ap-guangzhou) did not pass (failed): fix the findings in the report and rescan.",
+    }]
