@@ -145,7 +145,8 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
     """Append one chunk (bytes start..start+length-1) streamed from `body`; return the bytes the server now holds.
 
     A chunk the server already has is acknowledged without writing; an overlapping one writes only its new
-    tail; a gap is refused. The hash, the quota and the declared size are enforced while the bytes stream.
+    tail; a gap is refused. The hash is computed while the bytes stream; the declared size and the quota are
+    checked before a byte is written (an upload of unannounced size reserves each chunk first).
     """
     storage = get_storage()
     key = image.storage_key
@@ -182,9 +183,8 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
                 code="beyond_size",
                 field="content_range",
             )
-        room = None
         if expected is None:
-            room = image.organization.image_quota - organization_storage_used(image.organization)
+            _reserve_chunk(actor=actor, image=image, received=received, end=end)
         hasher = ResumableSha256(bytes(upload.hash_state))
         skip = received - start
 
@@ -210,24 +210,15 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
                     if not data:
                         continue
                 sent += len(data)
-                if room is not None and sent > room:
-                    raise _quota_error(image.organization, sent)
                 hasher.update(data)
                 yield data
 
         try:
             written = storage.staging_write(key, received, new_bytes())
-        except TooLarge:
-            image_import_abort(
-                actor=actor,
-                image=image,
-                code="quota_exceeded",
-                reason=_("The upload went over the organisation's storage quota and was removed."),
-            )
-            raise
         except RuleViolations:
-            # Keep what was acknowledged before this chunk; drop the partial chunk.
+            # Keep what was acknowledged before this chunk; drop the partial chunk and its reservation.
             storage.staging_write(key, received, iter(()))
+            Image.objects.filter(pk=image.pk).update(stored_size=received)
             raise
         with transaction.atomic():
             ImageUpload.objects.filter(pk=upload.pk).update(
@@ -235,6 +226,21 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
             )
             Image.objects.filter(pk=image.pk).update(stored_size=received + written, updated_at=timezone.now())
         return received + written
+
+
+def _reserve_chunk(*, actor, image: Image, received: int, end: int) -> None:
+    """An upload of unannounced size reserves each chunk against the quota before its bytes stream, under the
+    organisation's lock, so two such uploads cannot both spend the same room. Over quota: 413, data removed."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=image.organization_id)
+        needed = end - received
+        if organization_storage_used(organization) + needed <= organization.image_quota:
+            Image.objects.filter(pk=image.pk).update(stored_size=end, updated_at=timezone.now())
+            return
+        error = _quota_error(organization, needed)
+    image_import_abort(actor=actor, image=image, code="quota_exceeded",
+                       reason=_("The upload went over the organisation's storage quota and was removed."))
+    raise error
 
 
 def image_import_abort(*, actor, image: Image, code: str, reason: str) -> Image:

@@ -524,3 +524,24 @@ def test_console_copy_and_delete(web, alice, available, django_capture_on_commit
     assert response.status_code == 302 and response["Location"] == "/provider/images/"
     assert not Image.objects.filter(pk=copy.pk).exists() and stored_files(copy.pk) == []
     assert client.get(f"/provider/images/{copy.pk}/delete/").status_code == 405
+
+
+def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice):
+    """Each chunk is reserved before it streams, so a second upload sees the first one's bytes."""
+    organization = alice.organizations.get()
+    organization.image_quota_bytes = 1024 * 1024
+    organization.save()
+    client = api(alice)
+    first = client.post("images", json={"name": "a", "region": "ap-guangzhou", "format": "raw"}).json()
+    second = client.post("images", json={"name": "b", "region": "ap-guangzhou", "format": "raw"}).json()
+    chunk = b"\0" * (600 * 1024)
+
+    def put(image):
+        return client.client.put(image["upload"]["url"], data=chunk, content_type="application/octet-stream",
+                                 headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"})
+
+    assert put(first).status_code == 200
+    refused = put(second)
+    assert refused.status_code == 413 and refused.json()["errors"][0]["code"] == "quota_exceeded"
+    assert client.get(f"images/{second['id']}").json()["status"] == "failed"
+    assert client.get(f"images/{first['id']}").json()["stored_size"] == len(chunk)
