@@ -135,6 +135,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["shelf.accounts.throttle.ThrottledModelBackend"]
+# Password guessing: at most this many failures per username (or per address) within the window.
+SHELF_LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("SHELF_LOGIN_MAX_FAILURES_PER_USER", "10"))
+SHELF_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("SHELF_LOGIN_MAX_FAILURES_PER_IP", "50"))
+SHELF_LOGIN_WINDOW_SECONDS = int(os.environ.get("SHELF_LOGIN_WINDOW_SECONDS", "900"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:home"

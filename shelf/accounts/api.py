@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Status
+from ninja.errors import HttpError
 
 from shelf.accounts.models import Membership
 from shelf.accounts.schemas import LoginTokenIn, MeOut, TokenCreatedOut, TokenIn, TokenOut
@@ -41,6 +42,8 @@ def token_new(request, payload: TokenIn):
 def token_login(request, payload: LoginTokenIn):
     """Exchange a username and password for a new API token (used by `shelf login`)."""
     user = authenticate(request, username=payload.username or "", password=payload.password or "")
+    if user is None and getattr(request, "shelf_login_throttled", False):
+        raise HttpError(429, _("Too many failed sign-ins for this account. Wait 15 minutes, then try again."))
     if user is None:
         raise RuleViolations([Violation("password", "invalid_credentials", _("Wrong username or password."))])
     token, raw = token_create(user=user, name=payload.name or "shelf CLI")

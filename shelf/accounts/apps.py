@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "shelf.accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from shelf.accounts import throttle  # noqa: F401 - records failed sign-ins

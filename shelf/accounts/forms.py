@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,17 @@ class ProviderSignupForm(BuyerSignupForm):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying plainly when sign-in is paused after too many failures."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if getattr(self.request, "shelf_login_throttled", False):
+                raise forms.ValidationError(
+                    _("Too many failed sign-ins for this account. Wait 15 minutes, then try again."), code="throttled"
+                ) from None
+            raise

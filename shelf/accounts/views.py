@@ -22,7 +22,7 @@ def _signup(request, form_class, service, template):
             add_violations(form, exc)
         else:
             user = result[0] if isinstance(result, tuple) else result
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="shelf.accounts.throttle.ThrottledModelBackend")
             messages.success(request, _("Welcome to Shelf, %(name)s.") % {"name": user.username})
             return redirect("console:home")
     return render(request, template, {"form": form})

@@ -78,3 +78,33 @@ def test_username_taken_at_the_last_moment_is_a_rule_not_a_500(db, monkeypatch):
     with pytest.raises(RuleViolations) as exc:
         services.buyer_signup(username="dora", email="dora2@example.com", password="a-Long-enough-pass-42")
     assert exc.value.violations[0].field == "username" and exc.value.violations[0].code == "taken"
+
+
+def test_password_guessing_is_throttled_per_account_in_web_and_api(client, alice, bob, settings, api):
+    from tests.conftest import PASSWORD
+
+    settings.SHELF_LOGIN_MAX_FAILURES_PER_USER = 3
+    for _attempt in range(3):
+        assert client.post("/accounts/login/", {"username": "alice", "password": "guess"}).status_code == 200
+    # Even the right password is refused while the account is throttled, and the page says why.
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200 and "Too many failed sign-ins" in response.content.decode()
+    token = api(None).post("auth/token", json={"username": "alice", "password": PASSWORD})
+    assert token.status_code == 429 and token.json()["errors"][0]["code"] == "http_429"
+    # Another account is not affected.
+    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
+
+
+def test_failures_expire_with_the_window(client, alice, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shelf.accounts.models import LoginFailure
+    from tests.conftest import PASSWORD
+
+    settings.SHELF_LOGIN_MAX_FAILURES_PER_USER = 2
+    for _attempt in range(2):
+        client.post("/accounts/login/", {"username": "alice", "password": "guess"})
+    LoginFailure.objects.update(created_at=timezone.now() - timedelta(seconds=settings.SHELF_LOGIN_WINDOW_SECONDS + 1))
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302

@@ -24,6 +24,7 @@ class Command(BaseCommand):
             close_old_connections()  # a long-lived loop must not keep a stale connection
 
     def run_once(self):
+        from shelf.accounts.throttle import prune_failures
         from shelf.images.tasks import housekeeping as images_housekeeping
         from shelf.scanning.models import VulnDbImport
         from shelf.scanning.services import scans_housekeeping
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         from shelf.scanning.vulndb import vulndb_sources_due
         from shelf.webhooks.services import deliveries_due, delivery_attempt
 
+        prune_failures()
         images = images_housekeeping()
         scans = scans_housekeeping()
         sent = [delivery_attempt(delivery).status for delivery in deliveries_due()]
