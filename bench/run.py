@@ -24,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from shelf.units import human_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MiB = 1024**2
@@ -53,12 +55,7 @@ def parse_size(text: str) -> int:
     return int(text)
 
 
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+human = human_bytes
 
 
 def line(label: str, value: str) -> None:

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from shelf.cli import config as cli_config
 from shelf.cli.client import ApiError, Client
+from shelf.units import human_bytes
 
 out = Console()
 err = Console(stderr=True)
@@ -42,11 +43,4 @@ def api_session(conf: cli_config.Config | None = None, *, anonymous: bool = Fals
 
 
 def human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
+    return "-" if n is None else human_bytes(n)

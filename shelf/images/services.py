@@ -21,6 +21,7 @@ from shelf.images.hashing import ResumableSha256
 from shelf.images.models import Image, ImageUpload
 from shelf.images.signals import image_available
 from shelf.storage import get_storage
+from shelf.units import human_bytes
 
 READ_SIZE = 1024 * 1024
 HEARTBEAT_SECONDS = 60
@@ -56,18 +57,10 @@ def _quota_error(organization: Organization, needed: int) -> TooLarge:
             "Your organisation's image storage quota is %(quota)s; %(used)s is in use and this needs %(needed)s more. "
             "Delete images you no longer sell or ask an operator for a larger quota."
         )
-        % {"quota": _human(organization.image_quota), "used": _human(used), "needed": _human(needed)},
+        % {"quota": human_bytes(organization.image_quota), "used": human_bytes(used), "needed": human_bytes(needed)},
         code="quota_exceeded",
         field="size",
     )
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 @transaction.atomic
