@@ -35,15 +35,25 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         self.spool.seek(0)
-        return UploadedFile(file=self.spool, name=self.file_name, content_type=self.content_type, size=file_size,
-                            charset=self.charset, content_type_extra=self.content_type_extra)
+        return UploadedFile(
+            file=self.spool,
+            name=self.file_name,
+            content_type=self.content_type,
+            size=file_size,
+            charset=self.charset,
+            content_type_extra=self.content_type_extra,
+        )
 
 
 def uploaded_file(request, *, field: str, form_field: str = "file") -> UploadedFile:
     """The one file of a multipart request, or a clear error naming the field and the limit."""
     limit = settings.SHELF_MULTIPART_FILE_MAX
-    too_large = TooLarge(_("The file is larger than %(mb)d MB (%(bytes)s bytes); it was not accepted.")
-                         % {"mb": limit // (1024 * 1024), "bytes": f"{limit:,}"}, code="too_large", field=field)
+    too_large = TooLarge(
+        _("The file is larger than %(mb)d MB (%(bytes)s bytes); it was not accepted.")
+        % {"mb": limit // (1024 * 1024), "bytes": f"{limit:,}"},
+        code="too_large",
+        field=field,
+    )
     try:
         declared = int(request.headers.get("Content-Length") or 0)
     except ValueError:
@@ -54,5 +64,11 @@ def uploaded_file(request, *, field: str, form_field: str = "file") -> UploadedF
     if getattr(request, "shelf_upload_too_large", False):
         raise too_large
     if upload is None:
-        raise RuleViolations([Violation(field, "required", _("Attach the file as the multipart field “%(name)s”.") % {"name": form_field})])
+        raise RuleViolations(
+            [
+                Violation(
+                    field, "required", _("Attach the file as the multipart field “%(name)s”.") % {"name": form_field}
+                )
+            ]
+        )
     return upload

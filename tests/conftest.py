@@ -31,7 +31,9 @@ def _reference_data(request):
 
 @pytest.fixture
 def alice(db) -> User:
-    return provider_signup(username="alice", email="alice@example.com", password=PASSWORD, organization_name="Alice Images")[0]
+    return provider_signup(
+        username="alice", email="alice@example.com", password=PASSWORD, organization_name="Alice Images"
+    )[0]
 
 
 @pytest.fixture

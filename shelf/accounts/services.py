@@ -138,7 +138,9 @@ def operators_group() -> Group:
 def operator_create(*, username: str, email: str, password: str) -> User:
     """Operators are created by an admin command only; they may use the Django admin for reference data."""
     raise_if(_user_violations(username=username, email=email, password=password))
-    user = _create_user(username=username.strip(), email=email, password=password, kind=User.Kind.OPERATOR, is_staff=True)
+    user = _create_user(
+        username=username.strip(), email=email, password=password, kind=User.Kind.OPERATOR, is_staff=True
+    )
     user.groups.add(operators_group())
     audit_record(actor=None, target=user, action="user.operator_create")
     return user

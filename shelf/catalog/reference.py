@@ -14,31 +14,61 @@ REGIONS = [
 ]
 
 CATEGORIES = [
-    ("os", "操作系统", "Operating systems", [
-        ("os-linux", "Linux", "Linux"),
-        ("os-windows", "Windows", "Windows"),
-    ]),
-    ("website", "建站系统", "Website builders", [
-        ("website-cms", "内容管理", "Content management"),
-        ("website-ecommerce", "电商建站", "E-commerce"),
-        ("website-blog", "博客论坛", "Blogs and forums"),
-    ]),
-    ("database", "数据库", "Databases", [
-        ("database-relational", "关系型数据库", "Relational databases"),
-        ("database-nosql", "NoSQL 数据库", "NoSQL databases"),
-    ]),
-    ("devtools", "开发工具", "Developer tools", [
-        ("devtools-runtime", "运行环境", "Runtime environments"),
-        ("devtools-cicd", "持续集成", "CI/CD"),
-    ]),
-    ("ops", "运维管理", "Operations", [
-        ("ops-panel", "服务器面板", "Server control panels"),
-        ("ops-monitoring", "监控告警", "Monitoring and alerting"),
-    ]),
-    ("security", "安全", "Security", [
-        ("security-waf", "网站防护", "Web application firewalls"),
-        ("security-vpn", "VPN 与网络安全", "VPN and network security"),
-    ]),
+    (
+        "os",
+        "操作系统",
+        "Operating systems",
+        [
+            ("os-linux", "Linux", "Linux"),
+            ("os-windows", "Windows", "Windows"),
+        ],
+    ),
+    (
+        "website",
+        "建站系统",
+        "Website builders",
+        [
+            ("website-cms", "内容管理", "Content management"),
+            ("website-ecommerce", "电商建站", "E-commerce"),
+            ("website-blog", "博客论坛", "Blogs and forums"),
+        ],
+    ),
+    (
+        "database",
+        "数据库",
+        "Databases",
+        [
+            ("database-relational", "关系型数据库", "Relational databases"),
+            ("database-nosql", "NoSQL 数据库", "NoSQL databases"),
+        ],
+    ),
+    (
+        "devtools",
+        "开发工具",
+        "Developer tools",
+        [
+            ("devtools-runtime", "运行环境", "Runtime environments"),
+            ("devtools-cicd", "持续集成", "CI/CD"),
+        ],
+    ),
+    (
+        "ops",
+        "运维管理",
+        "Operations",
+        [
+            ("ops-panel", "服务器面板", "Server control panels"),
+            ("ops-monitoring", "监控告警", "Monitoring and alerting"),
+        ],
+    ),
+    (
+        "security",
+        "安全",
+        "Security",
+        [
+            ("security-waf", "网站防护", "Web application firewalls"),
+            ("security-vpn", "VPN 与网络安全", "VPN and network security"),
+        ],
+    ),
 ]
 
 AGREEMENT_TEMPLATES = [
@@ -63,10 +93,13 @@ def seed(apps, schema_editor=None):
     for position, (code, zh, en) in enumerate(REGIONS):
         Region.objects.get_or_create(code=code, defaults={"name_zh": zh, "name_en": en, "position": position})
     for position, (slug, zh, en, leaves) in enumerate(CATEGORIES):
-        top, _ = Category.objects.get_or_create(slug=slug, defaults={"name_zh": zh, "name_en": en, "position": position})
+        top, _ = Category.objects.get_or_create(
+            slug=slug, defaults={"name_zh": zh, "name_en": en, "position": position}
+        )
         for leaf_position, (leaf_slug, leaf_zh, leaf_en) in enumerate(leaves):
             Category.objects.get_or_create(
-                slug=leaf_slug, defaults={"name_zh": leaf_zh, "name_en": leaf_en, "parent": top, "position": leaf_position}
+                slug=leaf_slug,
+                defaults={"name_zh": leaf_zh, "name_en": leaf_en, "parent": top, "position": leaf_position},
             )
     for title, body in AGREEMENT_TEMPLATES:
         Agreement.objects.get_or_create(title=title, organization=None, defaults={"body": body})

@@ -19,7 +19,11 @@ def text_violations(
         return [Violation(field, "required", _("%(label)s is required.") % {"label": label})]
     if "\x00" in value:
         # PostgreSQL cannot store it: refuse it here rather than fail with a 500 on save.
-        return [Violation(field, "invalid_character", _("%(label)s cannot contain NUL (\\x00) characters.") % {"label": label})]
+        return [
+            Violation(
+                field, "invalid_character", _("%(label)s cannot contain NUL (\\x00) characters.") % {"label": label}
+            )
+        ]
     if len(value) > max_length:
         return [
             Violation(

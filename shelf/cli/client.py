@@ -52,7 +52,13 @@ def json_of(response: httpx.Response):
     try:
         return response.json()
     except ValueError:
-        raise ApiError(response.status_code, [{
-            "field": None, "code": "not_json",
-            "message": f"The server at {response.request.url} did not answer with JSON: is SHELF_URL a Shelf server?",
-        }]) from None
+        raise ApiError(
+            response.status_code,
+            [
+                {
+                    "field": None,
+                    "code": "not_json",
+                    "message": f"The server at {response.request.url} did not answer with JSON: is SHELF_URL a Shelf server?",
+                }
+            ],
+        ) from None

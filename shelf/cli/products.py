@@ -531,12 +531,16 @@ def revise(product_id: str):
     """Start editing a listed or delisted product: a new draft revision; the listed one stays on sale until approved."""
     with api_session() as api:
         product = api.post(f"/products/{product_id}/revisions")
-    out.print(f"Revision r{product['revision']} of [bold]{escape(product['name'])}[/] is a draft; "
-              f"r{product['listed_revision'] or '-'} stays on sale. Edit it with `shelf product apply`, then submit it.")
+    out.print(
+        f"Revision r{product['revision']} of [bold]{escape(product['name'])}[/] is a draft; "
+        f"r{product['listed_revision'] or '-'} stays on sale. Edit it with `shelf product apply`, then submit it."
+    )
 
 
 @app.command()
-def delist(product_id: str, reason: str = typer.Option(..., "--reason", "-r", help="Why the product is taken off sale.")):
+def delist(
+    product_id: str, reason: str = typer.Option(..., "--reason", "-r", help="Why the product is taken off sale.")
+):
     """Take a listed product off sale. Relisting goes through review again (`shelf product revise`)."""
     with api_session() as api:
         product = api.post(f"/products/{product_id}/delist", json={"reason": reason})
@@ -551,7 +555,14 @@ def revisions(product_id: str):
     table = Table("revision", "status", "name", "submitted", "decided", "rejection reasons")
     for row in rows:
         reasons = "\n".join(f"{field}: {text}" for field, text in row["rejection_reasons"].items())
-        table.add_row(f"r{row['number']}", row["status"], escape(row["name"]), _date(row["submitted_at"]), _date(row["decided_at"]), escape(reasons))
+        table.add_row(
+            f"r{row['number']}",
+            row["status"],
+            escape(row["name"]),
+            _date(row["submitted_at"]),
+            _date(row["decided_at"]),
+            escape(reasons),
+        )
     out.print(table)
 
 

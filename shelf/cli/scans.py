@@ -17,8 +17,10 @@ def print_report(report: dict) -> None:
     os_info = report.get("os") or {}
     verdict = report["verdict"]
     style = {"passed": "bold green", "failed": "bold red"}.get(verdict, "bold yellow")
-    out.print(f"Verdict: [{style}]{verdict.upper()}[/]   OS: {os_info.get('pretty_name') or 'unknown'}"
-              f"{' [red](end of life)[/]' if os_info.get('eol') else ''}   packages: {report.get('packages')}")
+    out.print(
+        f"Verdict: [{style}]{verdict.upper()}[/]   OS: {os_info.get('pretty_name') or 'unknown'}"
+        f"{' [red](end of life)[/]' if os_info.get('eol') else ''}   packages: {report.get('packages')}"
+    )
     for reason in report.get("incomplete") or []:
         out.print(f"[yellow]incomplete:[/] {reason}")
     findings = sorted(report.get("findings") or [], key=lambda f: (SEVERITIES.index(f["severity"]), not f["blocking"]))
@@ -27,16 +29,32 @@ def print_report(report: dict) -> None:
         return
     table = Table("severity", "blocks", "check", "finding", "evidence", "how to fix", show_lines=True, expand=True)
     for f in findings:
-        evidence = "\n".join(f"{e['path']}{':' + str(e['line']) if e.get('line') else ''}" for e in (f.get("evidence") or [])[:5])
+        evidence = "\n".join(
+            f"{e['path']}{':' + str(e['line']) if e.get('line') else ''}" for e in (f.get("evidence") or [])[:5]
+        )
         blocks = "yes" if f["blocking"] else ("excepted" if f.get("excepted") else "no")
-        table.add_row(f"[{SEVERITY_STYLE[f['severity']]}]{f['severity']}[/]", blocks, f["check_id"], f["title"], evidence, f["fix"])
+        table.add_row(
+            f"[{SEVERITY_STYLE[f['severity']]}]{f['severity']}[/]",
+            blocks,
+            f["check_id"],
+            f["title"],
+            evidence,
+            f["fix"],
+        )
     out.print(table)
 
 
 def scan(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The disk image to check."),
-    disk_format: str = typer.Option(None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected if omitted)."),
-    osv_path: Path = typer.Option(None, "--osv", exists=True, help="OSV records (a directory, a JSON file or an OSV zip) to match packages against."),
+    disk_format: str = typer.Option(
+        None, "--format", "-f", help="qcow2, raw, vmdk, vhd or vhdx (detected if omitted)."
+    ),
+    osv_path: Path = typer.Option(
+        None,
+        "--osv",
+        exists=True,
+        help="OSV records (a directory, a JSON file or an OSV zip) to match packages against.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     sbom: Path = typer.Option(None, "--sbom", help="Write the CycloneDX SBOM to this file."),
     no_vulnerabilities: bool = typer.Option(
@@ -64,8 +82,16 @@ def scan(
     findings, incomplete = data["findings"], list(data["incomplete"])
     ecosystems = {osv.normalize_ecosystem(p.ecosystem) for p in result.packages if p.ecosystem}
     if osv_path is not None:
-        packages = [osv.InstalledPackage(ecosystem=p.ecosystem, name=p.name, version=p.version,
-                                         source_name=p.source_name, source_version=p.source_version) for p in result.packages]
+        packages = [
+            osv.InstalledPackage(
+                ecosystem=p.ecosystem,
+                name=p.name,
+                version=p.version,
+                source_name=p.source_name,
+                source_version=p.source_version,
+            )
+            for p in result.packages
+        ]
         records = list(osv.iter_records(osv_path))
         matches = osv.OsvIndex.from_records(records).match(packages)
         findings += verdicts.vulnerability_findings(matches, result.os.family if result.os else "")
@@ -73,11 +99,19 @@ def scan(
         ecosystems = {e for e in ecosystems if e not in covered and e.split(":", 1)[0] not in covered}
     if ecosystems and not no_vulnerabilities:
         # Like the server: packages that could not be checked for vulnerabilities keep the image from passing.
-        incomplete += [f"No vulnerability data for {e}: its packages could not be checked (pass --osv with OSV records)."
-                       for e in sorted(ecosystems)]
+        incomplete += [
+            f"No vulnerability data for {e}: its packages could not be checked (pass --osv with OSV records)."
+            for e in sorted(ecosystems)
+        ]
     verdict, findings = verdicts.evaluate(findings, incomplete, verdicts.Policy())
-    report = {**data, "verdict": verdict, "findings": findings, "incomplete": incomplete, "packages": len(data["packages"]),
-              "vulnerabilities_checked": osv_path is not None}
+    report = {
+        **data,
+        "verdict": verdict,
+        "findings": findings,
+        "incomplete": incomplete,
+        "packages": len(data["packages"]),
+        "vulnerabilities_checked": osv_path is not None,
+    }
     if sbom is not None:
         try:
             sbom.write_text(json.dumps(result.sbom(), indent=2))

@@ -11,18 +11,26 @@ from shelf.images.models import Image
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-def import_violations(*, name, disk_format, region_code, region_exists: bool, size, sha256, description, os_hint) -> list[Violation]:
+def import_violations(
+    *, name, disk_format, region_code, region_exists: bool, size, sha256, description, os_hint
+) -> list[Violation]:
     violations = text_violations("name", name, label=_("Name"), max_length=100)
     violations += text_violations("description", description, label=_("Description"), max_length=2000, required=False)
     violations += text_violations("os_hint", os_hint, label=_("Operating system"), max_length=100, required=False)
     if disk_format not in Image.Format.values:
         violations.append(
-            Violation("format", "invalid", _("Format must be one of %(formats)s.") % {"formats": ", ".join(Image.Format.values)})
+            Violation(
+                "format",
+                "invalid",
+                _("Format must be one of %(formats)s.") % {"formats": ", ".join(Image.Format.values)},
+            )
         )
     if not region_code:
         violations.append(Violation("region", "required", _("Region is required.")))
     elif not region_exists:
-        violations.append(Violation("region", "unknown", _("There is no active region “%(code)s”.") % {"code": region_code}))
+        violations.append(
+            Violation("region", "unknown", _("There is no active region “%(code)s”.") % {"code": region_code})
+        )
     if size is not None and size < 0:
         violations.append(Violation("size", "invalid", _("Size is a number of bytes, zero or more.")))
     if sha256 and not SHA256_RE.match(sha256):

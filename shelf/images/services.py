@@ -231,8 +231,12 @@ def _reserve_chunk(*, actor, image: Image, received: int, end: int) -> None:
             Image.objects.filter(pk=image.pk).update(stored_size=end, updated_at=timezone.now())
             return
         error = _quota_error(organization, needed)
-    image_import_abort(actor=actor, image=image, code="quota_exceeded",
-                       reason=_("The upload went over the organisation's storage quota and was removed."))
+    image_import_abort(
+        actor=actor,
+        image=image,
+        code="quota_exceeded",
+        reason=_("The upload went over the organisation's storage quota and was removed."),
+    )
     raise error
 
 

@@ -7,7 +7,9 @@ class Notification(models.Model):
     """A message in a user's console (and sent by email): a scan verdict changed, a review decided…"""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    organization = models.ForeignKey("accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     event = models.CharField(max_length=60)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)

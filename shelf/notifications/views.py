@@ -8,7 +8,9 @@ from shelf.notifications.services import notifications_mark_read
 
 @login_required
 def notification_list(request):
-    return render(request, "notifications/list.html", {"notifications": Notification.objects.filter(user=request.user)[:100]})
+    return render(
+        request, "notifications/list.html", {"notifications": Notification.objects.filter(user=request.user)[:100]}
+    )
 
 
 @login_required

@@ -46,25 +46,51 @@ def product_out(product: Product, revision: Revision) -> dict:
     document = revision.document_or_none
     typed = revision.price_input or {}
     return {
-        "id": product.id, "organization": product.organization.slug, "revision": revision.number, "status": revision.status,
-        "lock_version": revision.lock_version, "wizard_step": revision.wizard_step, "access_type": revision.access_type,
-        "category": revision.category.slug if revision.category_id else None, "name": revision.name, "tags": revision.tags,
-        "software": revision.software, "version": revision.version, "agreement": revision.agreement_id,
+        "id": product.id,
+        "organization": product.organization.slug,
+        "revision": revision.number,
+        "status": revision.status,
+        "lock_version": revision.lock_version,
+        "wizard_step": revision.wizard_step,
+        "access_type": revision.access_type,
+        "category": revision.category.slug if revision.category_id else None,
+        "name": revision.name,
+        "tags": revision.tags,
+        "software": revision.software,
+        "version": revision.version,
+        "agreement": revision.agreement_id,
         "deliveries": {d.region.code: d.image_id for d in revision.deliveries.all()},
         "billing_mode": revision.billing_mode,
         # A price that could not be stored is shown as typed, so the provider sees what to fix.
         **{f: _price(getattr(revision, f)) or typed.get(f) for f in ("price_yearly", "price_monthly", "price_hourly")},
-        "currency": revision.currency, "summary": revision.summary, "details": revision.details,
+        "currency": revision.currency,
+        "summary": revision.summary,
+        "details": revision.details,
         "details_html": revision.details_html,
         "pictures": [
-            {"id": p.id, "url": f"{base}/pictures/{p.id}", "width": p.width, "height": p.height, "size": p.size,
-             "content_type": p.content_type, "sha256": p.sha256}
+            {
+                "id": p.id,
+                "url": f"{base}/pictures/{p.id}",
+                "width": p.width,
+                "height": p.height,
+                "size": p.size,
+                "content_type": p.content_type,
+                "sha256": p.sha256,
+            }
             for p in revision.pictures.all()
         ],
-        "document": None if document is None else {
-            "filename": document.filename, "kind": document.kind, "size": document.size, "sha256": document.sha256,
-            "url": f"{base}/document"},
-        "submitted_at": revision.submitted_at, "due_at": revision.due_at, "rejection_reasons": revision.rejection_reasons or {},
+        "document": None
+        if document is None
+        else {
+            "filename": document.filename,
+            "kind": document.kind,
+            "size": document.size,
+            "sha256": document.sha256,
+            "url": f"{base}/document",
+        },
+        "submitted_at": revision.submitted_at,
+        "due_at": revision.due_at,
+        "rejection_reasons": revision.rejection_reasons or {},
         "listed_revision": _listed_number(product),
     }
 
@@ -111,7 +137,9 @@ def product_detail(request, product_id):
 def product_patch(request, product_id, payload: ProductPatchIn):
     """Save the draft. Send the lock_version you read: a stale one is refused with 409 and what changed."""
     product, revision = _own(request, product_id)
-    product_save_draft(actor=request.user, revision=revision, lock_version=payload.lock_version, changes=_changes(payload))
+    product_save_draft(
+        actor=request.user, revision=revision, lock_version=payload.lock_version, changes=_changes(payload)
+    )
     return product_out(product, working_revision(product))
 
 
@@ -154,8 +182,12 @@ def document_download(request, product_id, revision: int | None = None):
     document = chosen.document_or_none if chosen else None
     if document is None:
         raise Http404
-    return FileResponse(get_storage().open(document.storage_key), as_attachment=True, filename=document.filename,
-                        content_type=document.content_type)
+    return FileResponse(
+        get_storage().open(document.storage_key),
+        as_attachment=True,
+        filename=document.filename,
+        content_type=document.content_type,
+    )
 
 
 @router.delete("/products/{uuid:product_id}/document", response={204: None})
@@ -191,8 +223,15 @@ def product_withdraw_view(request, product_id):
 def product_audit(request, product_id):
     product, _revision = _own(request, product_id)
     return [
-        {"created_at": e.created_at, "actor": e.actor_name, "action": e.action, "from_status": e.from_status,
-         "to_status": e.to_status, "reason": e.reason, "data": e.data}
+        {
+            "created_at": e.created_at,
+            "actor": e.actor_name,
+            "action": e.action,
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "reason": e.reason,
+            "data": e.data,
+        }
         for e in AuditEvent.objects.for_object(product)
     ]
 
@@ -209,8 +248,14 @@ def product_revise(request, product_id):
 def product_revisions(request, product_id):
     product, _revision = _own(request, product_id)
     return [
-        {"number": r.number, "status": r.status, "name": r.name, "submitted_at": r.submitted_at, "decided_at": r.decided_at,
-         "rejection_reasons": r.rejection_reasons or {}}
+        {
+            "number": r.number,
+            "status": r.status,
+            "name": r.name,
+            "submitted_at": r.submitted_at,
+            "decided_at": r.decided_at,
+            "rejection_reasons": r.rejection_reasons or {},
+        }
         for r in product.revisions.order_by("-number")
     ]
 

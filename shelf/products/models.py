@@ -59,7 +59,9 @@ class Revision(models.Model):
     tags = models.JSONField(default=list, blank=True)
     software = models.JSONField(default=list, blank=True)
     version = models.TextField(blank=True)
-    agreement = models.ForeignKey("catalog.Agreement", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    agreement = models.ForeignKey(
+        "catalog.Agreement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     billing_mode = models.CharField(max_length=10, choices=BillingMode.choices, blank=True)
     price_yearly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     price_monthly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -71,7 +73,9 @@ class Revision(models.Model):
     details = models.TextField(blank=True, help_text=_("Markdown as written by the provider."))
     details_html = models.TextField(blank=True, help_text=_("Sanitized HTML rendered from the details."))
 
-    rejection_reasons = models.JSONField(default=dict, blank=True, help_text=_("Field → reason, from the last rejection."))
+    rejection_reasons = models.JSONField(
+        default=dict, blank=True, help_text=_("Field → reason, from the last rejection.")
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -58,8 +58,14 @@ def _text(field: str, value: str, *, label: str, max_length: int) -> list[Violat
     if not value:
         return [Violation(field, "required", _("%(label)s is required.") % {"label": label})]
     if len(value) > max_length:
-        return [Violation(field, "max_length", _("%(label)s is at most %(max)d characters; it has %(n)d.")
-                          % {"label": label, "max": max_length, "n": len(value)})]
+        return [
+            Violation(
+                field,
+                "max_length",
+                _("%(label)s is at most %(max)d characters; it has %(n)d.")
+                % {"label": label, "max": max_length, "n": len(value)},
+            )
+        ]
     return []
 
 
@@ -76,21 +82,38 @@ def tag_list_violations(field: str, values: list, *, label: str, max_length: int
     values = [v if isinstance(v, str) else "" for v in (values or [])]
     violations = []
     if len(values) < TAGS_MIN:
-        violations.append(Violation(field, "too_few", _("Add at least one of the %(label)s (type it and press Enter).")
-                                    % {"label": label}))
+        violations.append(
+            Violation(
+                field, "too_few", _("Add at least one of the %(label)s (type it and press Enter).") % {"label": label}
+            )
+        )
     if len(values) > TAGS_MAX:
-        violations.append(Violation(field, "too_many", _("At most %(max)d %(label)s; there are %(n)d.")
-                                    % {"max": TAGS_MAX, "label": label, "n": len(values)}))
+        violations.append(
+            Violation(
+                field,
+                "too_many",
+                _("At most %(max)d %(label)s; there are %(n)d.") % {"max": TAGS_MAX, "label": label, "n": len(values)},
+            )
+        )
     seen = set()
     for index, value in enumerate(values):
         value = value.strip()
         if not value:
-            violations.append(Violation(f"{field}[{index}]", "blank", _("%(label)s cannot be empty.") % {"label": label}))
+            violations.append(
+                Violation(f"{field}[{index}]", "blank", _("%(label)s cannot be empty.") % {"label": label})
+            )
         elif len(value) > max_length:
-            violations.append(Violation(f"{field}[{index}]", "max_length", _("“%(value)s” is longer than %(max)d characters.")
-                                        % {"value": value[:30], "max": max_length}))
+            violations.append(
+                Violation(
+                    f"{field}[{index}]",
+                    "max_length",
+                    _("“%(value)s” is longer than %(max)d characters.") % {"value": value[:30], "max": max_length},
+                )
+            )
         elif value.casefold() in seen:
-            violations.append(Violation(f"{field}[{index}]", "duplicate", _("“%(value)s” is listed twice.") % {"value": value}))
+            violations.append(
+                Violation(f"{field}[{index}]", "duplicate", _("“%(value)s” is listed twice.") % {"value": value})
+            )
         seen.add(value.casefold())
     return violations
 
@@ -100,7 +123,13 @@ def version_violations(version: str) -> list[Violation]:
     if not version:
         return [Violation("version", "required", _("Image version is required, like v1.0."))]
     if not VERSION_RE.match(version):
-        return [Violation("version", "format", _("Image version is “v” followed by 1 to 4 dot-separated numbers, like v1.0 or v2.3.1."))]
+        return [
+            Violation(
+                "version",
+                "format",
+                _("Image version is “v” followed by 1 to 4 dot-separated numbers, like v1.0 or v2.3.1."),
+            )
+        ]
     return []
 
 
@@ -109,13 +138,19 @@ def parse_price(value) -> tuple[Decimal | None, Violation | None]:
     if value in (None, ""):
         return None, None
     if isinstance(value, float):
-        return None, Violation("price", "not_decimal", _("Send prices as decimal strings like \"12.50\", not as floating-point numbers."))
+        return None, Violation(
+            "price", "not_decimal", _('Send prices as decimal strings like "12.50", not as floating-point numbers.')
+        )
     try:
         price = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        return None, Violation("price", "invalid", _("“%(value)s” is not a price; write it like 12.50.") % {"value": str(value)[:20]})
+        return None, Violation(
+            "price", "invalid", _("“%(value)s” is not a price; write it like 12.50.") % {"value": str(value)[:20]}
+        )
     if not price.is_finite():
-        return None, Violation("price", "invalid", _("“%(value)s” is not a price; write it like 12.50.") % {"value": str(value)[:20]})
+        return None, Violation(
+            "price", "invalid", _("“%(value)s” is not a price; write it like 12.50.") % {"value": str(value)[:20]}
+        )
     if price.as_tuple().exponent < -2:
         return None, Violation("price", "decimal_places", _("A price has at most 2 decimal places (yuan and fen)."))
     if price <= 0:
@@ -134,23 +169,47 @@ def billing_violations(revision) -> list[Violation]:
             if problem is not None:
                 violations.append(Violation(field, problem.code, problem.message))
     if revision.currency not in CURRENCIES:
-        violations.append(Violation("currency", "invalid", _("Currency is one of %(list)s.") % {"list": ", ".join(CURRENCIES)}))
+        violations.append(
+            Violation("currency", "invalid", _("Currency is one of %(list)s.") % {"list": ", ".join(CURRENCIES)})
+        )
     mode = revision.billing_mode
-    has = {f: getattr(revision, f) is not None or (revision.price_input or {}).get(f) not in (None, "")
-           for f in ("price_yearly", "price_monthly", "price_hourly")}
+    has = {
+        f: getattr(revision, f) is not None or (revision.price_input or {}).get(f) not in (None, "")
+        for f in ("price_yearly", "price_monthly", "price_hourly")
+    }
     if mode == "prepaid":
         if not (has["price_yearly"] or has["price_monthly"]):
-            violations.append(Violation("price_monthly", "required", _("Prepaid billing needs a yearly or a monthly price (or both).")))
+            violations.append(
+                Violation(
+                    "price_monthly", "required", _("Prepaid billing needs a yearly or a monthly price (or both).")
+                )
+            )
         if has["price_hourly"]:
-            violations.append(Violation("price_hourly", "wrong_mode", _("An hourly price belongs to postpaid billing; choose one mode only.")))
+            violations.append(
+                Violation(
+                    "price_hourly",
+                    "wrong_mode",
+                    _("An hourly price belongs to postpaid billing; choose one mode only."),
+                )
+            )
     elif mode == "postpaid":
         if not has["price_hourly"]:
             violations.append(Violation("price_hourly", "required", _("Postpaid billing needs an hourly price.")))
         for field in ("price_yearly", "price_monthly"):
             if has[field]:
-                violations.append(Violation(field, "wrong_mode", _("Yearly and monthly prices belong to prepaid billing; choose one mode only.")))
+                violations.append(
+                    Violation(
+                        field,
+                        "wrong_mode",
+                        _("Yearly and monthly prices belong to prepaid billing; choose one mode only."),
+                    )
+                )
     else:
-        violations.append(Violation("billing_mode", "required", _("Choose one billing mode: prepaid (yearly/monthly) or postpaid (hourly).")))
+        violations.append(
+            Violation(
+                "billing_mode", "required", _("Choose one billing mode: prepaid (yearly/monthly) or postpaid (hourly).")
+            )
+        )
     return violations
 
 
@@ -163,10 +222,22 @@ def delivery_violations(revision) -> list[Violation]:
         image = delivery.image
         field = f"deliveries.{delivery.region.code}"
         if image.organization_id != revision.product.organization_id or image.region_id != delivery.region_id:
-            violations.append(Violation(field, "invalid", _("Choose one of your own images in %(region)s.") % {"region": delivery.region.code}))
+            violations.append(
+                Violation(
+                    field,
+                    "invalid",
+                    _("Choose one of your own images in %(region)s.") % {"region": delivery.region.code},
+                )
+            )
         elif image.status != "available":
-            violations.append(Violation(field, "not_available", _("Image “%(name)s” is %(status)s; only an available image can be sold.")
-                                        % {"name": image.name, "status": image.get_status_display()}))
+            violations.append(
+                Violation(
+                    field,
+                    "not_available",
+                    _("Image “%(name)s” is %(status)s; only an available image can be sold.")
+                    % {"name": image.name, "status": image.get_status_display()},
+                )
+            )
     return violations
 
 
@@ -180,15 +251,34 @@ def security_violations(revision) -> list[Violation]:
         field = f"security.{delivery.region.code}"
         names = {"name": image.name, "region": delivery.region.code}
         if scan is None:
-            violations.append(Violation(field, "scan_missing", _("Image “%(name)s” (%(region)s) has not been scanned yet.") % names))
+            violations.append(
+                Violation(field, "scan_missing", _("Image “%(name)s” (%(region)s) has not been scanned yet.") % names)
+            )
         elif scan.status in ("queued", "running"):
-            violations.append(Violation(field, "scan_running", _("The scan of image “%(name)s” (%(region)s) has not finished yet.") % names))
+            violations.append(
+                Violation(
+                    field, "scan_running", _("The scan of image “%(name)s” (%(region)s) has not finished yet.") % names
+                )
+            )
         elif scan.status == "error":
-            violations.append(Violation(field, "scan_error", _("The scan of image “%(name)s” (%(region)s) could not complete; rescan it.") % names))
+            violations.append(
+                Violation(
+                    field,
+                    "scan_error",
+                    _("The scan of image “%(name)s” (%(region)s) could not complete; rescan it.") % names,
+                )
+            )
         elif scan.verdict != "passed":
-            violations.append(Violation(field, f"scan_{scan.verdict or 'failed'}", _(
-                "The latest scan of image “%(name)s” (%(region)s) did not pass (%(verdict)s): fix the findings in the report and rescan.")
-                % {**names, "verdict": scan.get_verdict_display() or scan.verdict}))
+            violations.append(
+                Violation(
+                    field,
+                    f"scan_{scan.verdict or 'failed'}",
+                    _(
+                        "The latest scan of image “%(name)s” (%(region)s) did not pass (%(verdict)s): fix the findings in the report and rescan."
+                    )
+                    % {**names, "verdict": scan.get_verdict_display() or scan.verdict},
+                )
+            )
     return violations
 
 
@@ -200,10 +290,14 @@ def revision_violations(revision) -> list[Violation]:
     if revision.category_id is None:
         violations.append(Violation("category", "required", _("Choose a category.")))
     elif revision.category.parent_id is None or not revision.category.is_active:
-        violations.append(Violation("category", "not_leaf", _("Choose a category of the second level (a leaf of the tree).")))
+        violations.append(
+            Violation("category", "not_leaf", _("Choose a category of the second level (a leaf of the tree)."))
+        )
     violations += name_violations(revision.name)
     violations += tag_list_violations("tags", revision.tags, label=_("tags"), max_length=TAG_MAX_LENGTH)
-    violations += tag_list_violations("software", revision.software, label=_("integrated software"), max_length=SOFTWARE_MAX_LENGTH)
+    violations += tag_list_violations(
+        "software", revision.software, label=_("integrated software"), max_length=SOFTWARE_MAX_LENGTH
+    )
     violations += version_violations(revision.version)
     if revision.agreement_id is None:
         violations.append(Violation("agreement", "required", _("Pick a service agreement or write a new one.")))
@@ -212,11 +306,25 @@ def revision_violations(revision) -> list[Violation]:
     violations += billing_violations(revision)
     pictures = revision.pictures.count()
     if pictures < PICTURES_MIN:
-        violations.append(Violation("pictures", "required", _("Upload at least one product picture (390 x 260 px, 72 dpi, PNG or JPEG, at most 2 MB).")))
+        violations.append(
+            Violation(
+                "pictures",
+                "required",
+                _("Upload at least one product picture (390 x 260 px, 72 dpi, PNG or JPEG, at most 2 MB)."),
+            )
+        )
     elif pictures > PICTURES_MAX:
         violations.append(Violation("pictures", "too_many", _("At most %(max)d pictures.") % {"max": PICTURES_MAX}))
     violations += summary_violations(revision.summary)
     if revision.document_or_none is None:
-        violations.append(Violation("document", "required", _("Image products need a document buyers can download (PDF, Word, PowerPoint, ZIP or RAR, at most 2 MB).")))
+        violations.append(
+            Violation(
+                "document",
+                "required",
+                _(
+                    "Image products need a document buyers can download (PDF, Word, PowerPoint, ZIP or RAR, at most 2 MB)."
+                ),
+            )
+        )
     violations += _text("details", revision.details, label=_("Details"), max_length=DETAILS_MAX)
     return violations

@@ -32,8 +32,13 @@ def working_revision(product: Product) -> Revision:
 
 def product_list_for(user: User, *, status: str | None = None) -> list[tuple[Product, Revision]]:
     products = products_for(user).prefetch_related(
-        Prefetch("revisions", queryset=Revision.objects.select_related("category", "document").prefetch_related(
-            "deliveries__region", "pictures").order_by("-number"), to_attr="revisions_desc")
+        Prefetch(
+            "revisions",
+            queryset=Revision.objects.select_related("category", "document")
+            .prefetch_related("deliveries__region", "pictures")
+            .order_by("-number"),
+            to_attr="revisions_desc",
+        )
     )
     rows = [(p, p.revisions_desc[0]) for p in products if p.revisions_desc]
     for product, _revision in rows:

@@ -33,15 +33,24 @@ LIST_FIELDS = ("tags", "software")
 PRICE_FIELDS = ("price_yearly", "price_monthly", "price_hourly")
 
 
-def revision_set_status(revision: Revision, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
+def revision_set_status(
+    revision: Revision, *, actor, to: str, action: str, reason: str = "", data: dict | None = None
+) -> None:
     """The one place a revision's status changes (callers are services that checked the guard, inside their transaction)."""
     previous = revision.status
     revision.status = to
     revision.lock_version += 1
     revision.save()
-    audit_record(actor=actor, target=revision.product, organization=revision.product.organization, action=action,
-                 from_status=previous, to_status=to, reason=reason,
-                 data={"revision": revision.number, "fields": ["status"], "lock_version": revision.lock_version, **(data or {})})
+    audit_record(
+        actor=actor,
+        target=revision.product,
+        organization=revision.product.organization,
+        action=action,
+        from_status=previous,
+        to_status=to,
+        reason=reason,
+        data={"revision": revision.number, "fields": ["status"], "lock_version": revision.lock_version, **(data or {})},
+    )
 
 
 @transaction.atomic
@@ -49,7 +58,9 @@ def product_create(*, actor: User, organization: Organization, changes: dict | N
     """Create a product with its first draft revision, storing whatever subset of fields was given."""
     product = Product.objects.create(organization=organization, created_by=actor)
     revision = Revision.objects.create(product=product)
-    audit_record(actor=actor, target=product, organization=organization, action="product.create", to_status=revision.status)
+    audit_record(
+        actor=actor, target=product, organization=organization, action="product.create", to_status=revision.status
+    )
     if changes:
         revision = _apply_changes(actor=actor, revision=revision, changes=changes)
     return revision
@@ -57,22 +68,36 @@ def product_create(*, actor: User, organization: Organization, changes: dict | N
 
 def _guard_editable(revision: Revision) -> None:
     if revision.status == Revision.Status.IN_REVIEW:
-        raise Conflict(_("This product is in review and cannot be edited. Withdraw it from review first (撤销审核), then edit and submit again."),
-                       code="in_review")
+        raise Conflict(
+            _(
+                "This product is in review and cannot be edited. Withdraw it from review first (撤销审核), then edit and submit again."
+            ),
+            code="in_review",
+        )
     if revision.status not in EDITABLE:
-        raise Conflict(_("This revision is %(status)s and can no longer be edited.") % {"status": revision.get_status_display()},
-                       code="not_editable")
+        raise Conflict(
+            _("This revision is %(status)s and can no longer be edited.") % {"status": revision.get_status_display()},
+            code="not_editable",
+        )
 
 
 def _check_lock(revision: Revision, lock_version) -> None:
     if lock_version is None:
-        raise RuleViolations([Violation("lock_version", "required", _(
-            "Send the lock_version you read, so a save cannot silently overwrite someone else's."))])
+        raise RuleViolations(
+            [
+                Violation(
+                    "lock_version",
+                    "required",
+                    _("Send the lock_version you read, so a save cannot silently overwrite someone else's."),
+                )
+            ]
+        )
     try:
         lock_version = int(lock_version)
     except (TypeError, ValueError):
-        raise RuleViolations([Violation("lock_version", "invalid", _(
-            "lock_version is the whole number you read with the product."))]) from None
+        raise RuleViolations(
+            [Violation("lock_version", "invalid", _("lock_version is the whole number you read with the product."))]
+        ) from None
     if lock_version == revision.lock_version:
         return
     # Tell the user what changed since the version they edited.
@@ -83,8 +108,12 @@ def _check_lock(revision: Revision, lock_version) -> None:
             for field in event.data.get("fields", []) or ["status"]:
                 changed[field] = event
     errors = [
-        Violation(field, "changed", _("Changed by %(who)s at %(when)s since you opened it.")
-                  % {"who": event.actor_name, "when": timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")})
+        Violation(
+            field,
+            "changed",
+            _("Changed by %(who)s at %(when)s since you opened it.")
+            % {"who": event.actor_name, "when": timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")},
+        )
         for field, event in changed.items()
     ]
     raise StaleDraft(revision=revision, changes=errors)
@@ -95,9 +124,15 @@ class StaleDraft(Conflict):
 
     def __init__(self, *, revision: Revision, changes: list[Violation]):
         fields = ", ".join(v.field for v in changes) or _("its status")
-        super().__init__(_("This draft was saved elsewhere since you opened it (%(fields)s changed). "
-                           "Reload it to see the current content, then apply your changes again.") % {"fields": fields},
-                         code="stale", field="lock_version")
+        super().__init__(
+            _(
+                "This draft was saved elsewhere since you opened it (%(fields)s changed). "
+                "Reload it to see the current content, then apply your changes again."
+            )
+            % {"fields": fields},
+            code="stale",
+            field="lock_version",
+        )
         self.revision = revision
         self.changes = changes
 
@@ -112,10 +147,18 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
             if not isinstance(value, str):
                 violations.append(Violation(field, "type", _("Send text.")))
             elif "\x00" in value:
-                violations.append(Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters.")))
+                violations.append(
+                    Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters."))
+                )
             elif len(value) > rules.STORAGE_LIMITS[field]:
-                violations.append(Violation(field, "too_long_to_store", _("This is far beyond the limit (%(max)d characters); it was not saved.")
-                                            % {"max": rules.STORAGE_LIMITS[field]}))
+                violations.append(
+                    Violation(
+                        field,
+                        "too_long_to_store",
+                        _("This is far beyond the limit (%(max)d characters); it was not saved.")
+                        % {"max": rules.STORAGE_LIMITS[field]},
+                    )
+                )
             else:
                 values[field] = value
     for field in LIST_FIELDS:
@@ -124,9 +167,13 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 violations.append(Violation(field, "type", _("Send a list of texts.")))
             elif any("\x00" in i for i in items):
-                violations.append(Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters.")))
+                violations.append(
+                    Violation(field, "invalid_character", _("Text cannot contain NUL (\\x00) characters."))
+                )
             elif len(items) > rules.STORAGE_LIMITS["tags"] or any(len(i) > rules.STORAGE_LIMITS["tag"] for i in items):
-                violations.append(Violation(field, "too_long_to_store", _("Too many or too long entries; they were not saved.")))
+                violations.append(
+                    Violation(field, "too_long_to_store", _("Too many or too long entries; they were not saved."))
+                )
             else:
                 values[field] = [i.strip() for i in items]
     if "access_type" in changes:
@@ -165,7 +212,13 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
             if isinstance(raw, int) and not isinstance(raw, bool):
                 raw = str(raw)  # a whole number is exact
             if isinstance(raw, float):
-                violations.append(Violation(field, "not_decimal", _("Send prices as decimal strings like \"12.50\", not as floating-point numbers.")))
+                violations.append(
+                    Violation(
+                        field,
+                        "not_decimal",
+                        _('Send prices as decimal strings like "12.50", not as floating-point numbers.'),
+                    )
+                )
                 continue
             price, _problem = rules.parse_price(raw)
             values[field] = price
@@ -185,17 +238,29 @@ def _deliveries(revision: Revision, deliveries) -> tuple[dict, list[Violation]]:
     for code, image_id in deliveries.items():
         region = Region.objects.filter(code=code, is_active=True).first()
         if region is None:
-            violations.append(Violation(f"deliveries.{code}", "unknown_region", _("There is no active region “%(code)s”.") % {"code": code}))
+            violations.append(
+                Violation(
+                    f"deliveries.{code}", "unknown_region", _("There is no active region “%(code)s”.") % {"code": code}
+                )
+            )
             continue
         if image_id in (None, ""):
             chosen[region] = None
             continue
         try:
-            image = Image.objects.filter(pk=uuid.UUID(str(image_id)), organization=revision.product.organization, region=region).first()
+            image = Image.objects.filter(
+                pk=uuid.UUID(str(image_id)), organization=revision.product.organization, region=region
+            ).first()
         except ValueError:
             image = None
         if image is None:
-            violations.append(Violation(f"deliveries.{code}", "unknown_image", _("Choose one of your own images in %(region)s.") % {"region": code}))
+            violations.append(
+                Violation(
+                    f"deliveries.{code}",
+                    "unknown_image",
+                    _("Choose one of your own images in %(region)s.") % {"region": code},
+                )
+            )
         else:
             chosen[region] = image
     return chosen, violations
@@ -210,13 +275,21 @@ def _apply_changes(*, actor: User, revision: Revision, changes: dict) -> Revisio
     new_agreement = changes.get("new_agreement")
     if new_agreement:
         try:
-            agreement = agreement_create(actor=actor, organization=revision.product.organization,
-                                         title=new_agreement.get("title"), body=new_agreement.get("body"))
+            agreement = agreement_create(
+                actor=actor,
+                organization=revision.product.organization,
+                title=new_agreement.get("title"),
+                body=new_agreement.get("body"),
+            )
             values["agreement"] = agreement
         except RuleViolations as exc:
             violations += [Violation(f"new_agreement.{v.field}", v.code, v.message) for v in exc.violations]
     raise_if(violations)
-    changed = [field for field, value in values.items() if getattr(revision, field) != value and field not in ("details_html", "price_input")]
+    changed = [
+        field
+        for field, value in values.items()
+        if getattr(revision, field) != value and field not in ("details_html", "price_input")
+    ]
     for field, value in values.items():
         setattr(revision, field, value)
     for region, image in deliveries.items():
@@ -234,8 +307,13 @@ def _apply_changes(*, actor: User, revision: Revision, changes: dict) -> Revisio
         revision.lock_version += 1
     revision.save()
     if changed:
-        audit_record(actor=actor, target=revision.product, organization=revision.product.organization, action="product.save",
-                     data={"fields": sorted(set(changed)), "lock_version": revision.lock_version, "revision": revision.number})
+        audit_record(
+            actor=actor,
+            target=revision.product,
+            organization=revision.product.organization,
+            action="product.save",
+            data={"fields": sorted(set(changed)), "lock_version": revision.lock_version, "revision": revision.number},
+        )
     return revision
 
 
@@ -290,21 +368,43 @@ def picture_add(*, actor: User, revision: Revision, fileobj) -> Picture:
         _guard_editable(revision)
         count = revision.pictures.count()
         if count >= rules.PICTURES_MAX:
-            raise RuleViolations([Violation("pictures", "too_many", _("At most %(max)d pictures; delete one first.") % {"max": rules.PICTURES_MAX})])
+            raise RuleViolations(
+                [
+                    Violation(
+                        "pictures",
+                        "too_many",
+                        _("At most %(max)d pictures; delete one first.") % {"max": rules.PICTURES_MAX},
+                    )
+                ]
+            )
         key, sha256 = _store_upload(revision, fileobj, "picture")
         written.append(key)
-        picture = Picture.objects.create(revision=revision, position=count, storage_key=key, content_type=info.content_type,
-                                         width=info.width, height=info.height, size=info.size, sha256=sha256)
+        picture = Picture.objects.create(
+            revision=revision,
+            position=count,
+            storage_key=key,
+            content_type=info.content_type,
+            width=info.width,
+            height=info.height,
+            size=info.size,
+            sha256=sha256,
+        )
         revision.lock_version += 1
         revision.save(update_fields=["lock_version", "updated_at"])
-        audit_record(actor=actor, target=revision.product, action="product.picture_add",
-                     data={"fields": ["pictures"], "lock_version": revision.lock_version, "sha256": sha256})
+        audit_record(
+            actor=actor,
+            target=revision.product,
+            action="product.picture_add",
+            data={"fields": ["pictures"], "lock_version": revision.lock_version, "sha256": sha256},
+        )
     return picture
 
 
 def picture_delete(*, actor: User, picture: Picture) -> None:
     with transaction.atomic():
-        revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=picture.revision_id)
+        revision = (
+            Revision.objects.select_for_update().select_related("product__organization").get(pk=picture.revision_id)
+        )
         _guard_editable(revision)
         picture.delete()
         for position, remaining in enumerate(revision.pictures.all()):
@@ -313,8 +413,12 @@ def picture_delete(*, actor: User, picture: Picture) -> None:
                 remaining.save(update_fields=["position"])
         revision.lock_version += 1
         revision.save(update_fields=["lock_version", "updated_at"])
-        audit_record(actor=actor, target=revision.product, action="product.picture_delete",
-                     data={"fields": ["pictures"], "lock_version": revision.lock_version})
+        audit_record(
+            actor=actor,
+            target=revision.product,
+            action="product.picture_delete",
+            data={"fields": ["pictures"], "lock_version": revision.lock_version},
+        )
         _delete_unreferenced(picture.storage_key)
 
 
@@ -333,12 +437,23 @@ def document_set(*, actor: User, revision: Revision, fileobj, filename: str) -> 
         if old is not None:
             old.delete()
             _delete_unreferenced(old.storage_key)
-        document = Document.objects.create(revision=revision, storage_key=key, kind=info.kind, content_type=info.content_type,
-                                           filename=f"{base}{info.extension}", size=info.size, sha256=sha256)
+        document = Document.objects.create(
+            revision=revision,
+            storage_key=key,
+            kind=info.kind,
+            content_type=info.content_type,
+            filename=f"{base}{info.extension}",
+            size=info.size,
+            sha256=sha256,
+        )
         revision.lock_version += 1
         revision.save(update_fields=["lock_version", "updated_at"])
-        audit_record(actor=actor, target=revision.product, action="product.document_set",
-                     data={"fields": ["document"], "lock_version": revision.lock_version, "kind": info.kind})
+        audit_record(
+            actor=actor,
+            target=revision.product,
+            action="product.document_set",
+            data={"fields": ["document"], "lock_version": revision.lock_version, "kind": info.kind},
+        )
     return document
 
 
@@ -352,8 +467,12 @@ def document_delete(*, actor: User, revision: Revision) -> None:
         document.delete()
         revision.lock_version += 1
         revision.save(update_fields=["lock_version", "updated_at"])
-        audit_record(actor=actor, target=revision.product, action="product.document_delete",
-                     data={"fields": ["document"], "lock_version": revision.lock_version})
+        audit_record(
+            actor=actor,
+            target=revision.product,
+            action="product.document_delete",
+            data={"fields": ["document"], "lock_version": revision.lock_version},
+        )
         _delete_unreferenced(document.storage_key)
 
 
@@ -364,20 +483,34 @@ def product_submit(*, actor: User, revision: Revision) -> Revision:
     if revision.status != Revision.Status.DRAFT:
         if revision.status == Revision.Status.IN_REVIEW:
             raise Conflict(_("This product is already in review."), code="in_review")
-        raise Conflict(_("Only a draft can be submitted; this one is %(status)s.") % {"status": revision.get_status_display()},
-                       code="not_draft")
+        raise Conflict(
+            _("Only a draft can be submitted; this one is %(status)s.") % {"status": revision.get_status_display()},
+            code="not_draft",
+        )
     raise_if(rules.revision_violations(revision))
     now = timezone.now()
     revision.submitted_at = now
     revision.due_at = add_business_days(timezone.localtime(now), REVIEW_BUSINESS_DAYS)
-    revision_set_status(revision, actor=actor, to=Revision.Status.IN_REVIEW, action="product.submit",
-                data={"due_at": revision.due_at.isoformat()})
+    revision_set_status(
+        revision,
+        actor=actor,
+        to=Revision.Status.IN_REVIEW,
+        action="product.submit",
+        data={"due_at": revision.due_at.isoformat()},
+    )
     from shelf.notifications.services import notify_operators
 
-    notify_operators(event="review.submitted", title=_("New submission: %(name)s") % {"name": revision.name},
-                     body=_("%(org)s submitted “%(name)s” for review; due %(due)s.")
-                     % {"org": revision.product.organization.name, "name": revision.name, "due": timezone.localtime(revision.due_at).date()},
-                     url=f"/operator/reviews/{revision.pk}/")
+    notify_operators(
+        event="review.submitted",
+        title=_("New submission: %(name)s") % {"name": revision.name},
+        body=_("%(org)s submitted “%(name)s” for review; due %(due)s.")
+        % {
+            "org": revision.product.organization.name,
+            "name": revision.name,
+            "due": timezone.localtime(revision.due_at).date(),
+        },
+        url=f"/operator/reviews/{revision.pk}/",
+    )
     return revision
 
 
@@ -386,8 +519,11 @@ def product_withdraw(*, actor: User, revision: Revision, reason: str = "") -> Re
     """in_review → draft (撤销审核): the provider takes it back to edit and submit again."""
     revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision.pk)
     if revision.status != Revision.Status.IN_REVIEW:
-        raise Conflict(_("Only a product in review can be withdrawn; this one is %(status)s.") % {"status": revision.get_status_display()},
-                       code="not_in_review")
+        raise Conflict(
+            _("Only a product in review can be withdrawn; this one is %(status)s.")
+            % {"status": revision.get_status_display()},
+            code="not_in_review",
+        )
     revision.submitted_at = revision.due_at = None
     revision_set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.withdraw", reason=reason)
     from shelf.reviews.models import Claim
@@ -396,8 +532,24 @@ def product_withdraw(*, actor: User, revision: Revision, reason: str = "") -> Re
     return revision
 
 
-CONTENT_FIELDS = ("access_type", "category", "name", "tags", "software", "version", "agreement", "billing_mode",
-                  "price_yearly", "price_monthly", "price_hourly", "price_input", "currency", "summary", "details", "details_html")
+CONTENT_FIELDS = (
+    "access_type",
+    "category",
+    "name",
+    "tags",
+    "software",
+    "version",
+    "agreement",
+    "billing_mode",
+    "price_yearly",
+    "price_monthly",
+    "price_hourly",
+    "price_input",
+    "currency",
+    "summary",
+    "details",
+    "details_html",
+)
 
 
 @transaction.atomic
@@ -406,25 +558,49 @@ def product_revision_new(*, actor: User, product: Product) -> Revision:
     product = Product.objects.select_for_update().get(pk=product.pk)
     latest = product.revisions.order_by("-number").first()
     if latest.status in EDITABLE or latest.status == Revision.Status.IN_REVIEW:
-        raise Conflict(_("This product already has a revision being edited or reviewed (r%(n)d).") % {"n": latest.number},
-                       code="revision_open")
+        raise Conflict(
+            _("This product already has a revision being edited or reviewed (r%(n)d).") % {"n": latest.number},
+            code="revision_open",
+        )
     # lock_version keeps counting across revisions, so a version read from an older revision is always stale.
-    revision = Revision.objects.create(product=product, number=latest.number + 1, wizard_step="basic",
-                                       lock_version=latest.lock_version + 1,
-                                       **{f: getattr(latest, f) for f in CONTENT_FIELDS})
+    revision = Revision.objects.create(
+        product=product,
+        number=latest.number + 1,
+        wizard_step="basic",
+        lock_version=latest.lock_version + 1,
+        **{f: getattr(latest, f) for f in CONTENT_FIELDS},
+    )
     for delivery in latest.deliveries.all():
         Delivery.objects.create(revision=revision, region_id=delivery.region_id, image_id=delivery.image_id)
     for picture in latest.pictures.all():
-        Picture.objects.create(revision=revision, position=picture.position, storage_key=picture.storage_key,
-                               content_type=picture.content_type, width=picture.width, height=picture.height,
-                               size=picture.size, sha256=picture.sha256)
+        Picture.objects.create(
+            revision=revision,
+            position=picture.position,
+            storage_key=picture.storage_key,
+            content_type=picture.content_type,
+            width=picture.width,
+            height=picture.height,
+            size=picture.size,
+            sha256=picture.sha256,
+        )
     document = latest.document_or_none
     if document is not None:
-        Document.objects.create(revision=revision, storage_key=document.storage_key, kind=document.kind,
-                                content_type=document.content_type, filename=document.filename, size=document.size,
-                                sha256=document.sha256)
-    audit_record(actor=actor, target=product, action="product.revision_new", to_status=revision.status,
-                 data={"revision": revision.number, "based_on": latest.number})
+        Document.objects.create(
+            revision=revision,
+            storage_key=document.storage_key,
+            kind=document.kind,
+            content_type=document.content_type,
+            filename=document.filename,
+            size=document.size,
+            sha256=document.sha256,
+        )
+    audit_record(
+        actor=actor,
+        target=product,
+        action="product.revision_new",
+        to_status=revision.status,
+        data={"revision": revision.number, "based_on": latest.number},
+    )
     return revision
 
 
@@ -441,9 +617,16 @@ def product_delist(*, actor: User, product: Product, reason: str) -> Revision:
     from shelf.notifications.services import notify_organization
     from shelf.webhooks.services import emit
 
-    notify_organization(organization=product.organization, event="product.delisted",
-                        title=_("“%(name)s” was delisted") % {"name": listed.name}, body=reason,
-                        url=f"/provider/products/{product.pk}/preview/")
-    emit(organization=product.organization, event="product.delisted",
-         data={"product": str(product.pk), "revision": listed.number, "reason": reason, "by": actor.username})
+    notify_organization(
+        organization=product.organization,
+        event="product.delisted",
+        title=_("“%(name)s” was delisted") % {"name": listed.name},
+        body=reason,
+        url=f"/provider/products/{product.pk}/preview/",
+    )
+    emit(
+        organization=product.organization,
+        event="product.delisted",
+        data={"product": str(product.pk), "revision": listed.number, "reason": reason, "by": actor.username},
+    )
     return listed

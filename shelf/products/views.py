@@ -71,17 +71,26 @@ def _changes_from_post(step: str, post) -> dict:
     if step == "category":
         return {"category": post.get("category") or None}
     if step == "basic":
-        changes = {"name": post.get("name", ""), "tags": _lines(post.get("tags")), "software": _lines(post.get("software")),
-                   "version": post.get("version", "")}
+        changes = {
+            "name": post.get("name", ""),
+            "tags": _lines(post.get("tags")),
+            "software": _lines(post.get("software")),
+            "version": post.get("version", ""),
+        }
         if post.get("agreement") == "new":
-            changes["new_agreement"] = {"title": post.get("new_agreement_title", ""), "body": post.get("new_agreement_body", "")}
+            changes["new_agreement"] = {
+                "title": post.get("new_agreement_title", ""),
+                "body": post.get("new_agreement_body", ""),
+            }
         else:
             changes["agreement"] = post.get("agreement") or None
         return changes
     if step == "delivery":
         return {"deliveries": {r.code: post.get(f"delivery-{r.code}") or None for r in regions_active()}}
     if step == "billing":
-        return {f: post.get(f, "") for f in ("billing_mode", "price_yearly", "price_monthly", "price_hourly", "currency")}
+        return {
+            f: post.get(f, "") for f in ("billing_mode", "price_yearly", "price_monthly", "price_hourly", "currency")
+        }
     if step == "content":
         return {"summary": post.get("summary", ""), "details": post.get("details", "")}
     return {}
@@ -94,15 +103,25 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "basic":
         return {"agreements": agreements_for_organization(organization)}
     if step == "delivery":
-        images = Image.objects.filter(organization=organization).exclude(status=Image.Status.FAILED).select_related("region")
+        images = (
+            Image.objects.filter(organization=organization).exclude(status=Image.Status.FAILED).select_related("region")
+        )
         chosen = {d.region_id: d.image_id for d in revision.deliveries.all()}
-        return {"regions": [(r, [i for i in images if i.region_id == r.pk], chosen.get(r.pk)) for r in regions_active()]}
+        return {
+            "regions": [(r, [i for i in images if i.region_id == r.pk], chosen.get(r.pk)) for r in regions_active()]
+        }
     if step == "security":
-        return {"deliveries": [(d, latest_scan(d.image)) for d in revision.deliveries.select_related("image", "region")]}
+        return {
+            "deliveries": [(d, latest_scan(d.image)) for d in revision.deliveries.select_related("image", "region")]
+        }
     if step == "billing":
         typed = revision.price_input or {}
-        return {"prices": {f: typed.get(f, "") if getattr(revision, f) is None else f"{getattr(revision, f):.2f}"
-                           for f in ("price_yearly", "price_monthly", "price_hourly")}}
+        return {
+            "prices": {
+                f: typed.get(f, "") if getattr(revision, f) is None else f"{getattr(revision, f):.2f}"
+                for f in ("price_yearly", "price_monthly", "price_hourly")
+            }
+        }
     if step == "content":
         return {"pictures_max": rules.PICTURES_MAX}
     if step == "review":
@@ -116,15 +135,31 @@ def _render_step(request, product, revision, step, *, form=None, errors=None, st
     field_errors: dict[str, list[str]] = {}
     for violation in (errors or []) + by_step[step]:
         field_errors.setdefault(violation.field.split(".")[0].split("[")[0], []).append(violation.message)
-    steps = [{"key": key, "label": label, "index": i + 1, "done": rules.step_complete(key, by_step[key], revision),
-              "current": key == step} for i, (key, label, _f) in enumerate(rules.STEPS)]
+    steps = [
+        {
+            "key": key,
+            "label": label,
+            "index": i + 1,
+            "done": rules.step_complete(key, by_step[key], revision),
+            "current": key == step,
+        }
+        for i, (key, label, _f) in enumerate(rules.STEPS)
+    ]
     index = rules.STEP_KEYS.index(step)
     context = {
-        "product": product, "revision": revision, "step": step, "steps": steps, "step_label": rules.STEPS[index][1],
+        "product": product,
+        "revision": revision,
+        "step": step,
+        "steps": steps,
+        "step_label": rules.STEPS[index][1],
         "previous": rules.STEP_KEYS[index - 1] if index else None,
         "next": rules.STEP_KEYS[index + 1] if index + 1 < len(rules.STEP_KEYS) else None,
-        "field_errors": field_errors, "step_violations": (errors or []) + by_step[step], "all_violations": violations,
-        "violations_by_step": [(s, by_step[s["key"]]) for s in steps], "form": form or {}, "stale": stale,
+        "field_errors": field_errors,
+        "step_violations": (errors or []) + by_step[step],
+        "all_violations": violations,
+        "violations_by_step": [(s, by_step[s["key"]]) for s in steps],
+        "form": form or {},
+        "stale": stale,
         "editable": revision.status in (Revision.Status.DRAFT, Revision.Status.REJECTED),
         "rejection_reasons": revision.rejection_reasons or {},
         **_step_context(revision, step),
@@ -141,15 +176,22 @@ def product_step(request, product_id, step: str):
         return _render_step(request, product, revision, step)
     go = request.POST.get("go", "save")
     index = rules.STEP_KEYS.index(step)
-    target = {"prev": rules.STEP_KEYS[max(index - 1, 0)], "next": rules.STEP_KEYS[min(index + 1, len(rules.STEP_KEYS) - 1)]}.get(go, step)
+    target = {
+        "prev": rules.STEP_KEYS[max(index - 1, 0)],
+        "next": rules.STEP_KEYS[min(index + 1, len(rules.STEP_KEYS) - 1)],
+    }.get(go, step)
     changes = {**_changes_from_post(step, request.POST), "wizard_step": target}
     try:
-        product_save_draft(actor=request.user, revision=revision, lock_version=request.POST.get("lock_version"), changes=changes)
+        product_save_draft(
+            actor=request.user, revision=revision, lock_version=request.POST.get("lock_version"), changes=changes
+        )
     except StaleDraft as exc:
         # Keep what the user typed on the page and show what changed underneath it.
         return _render_step(request, product, working_revision(product), step, form=request.POST, stale=exc, status=409)
     except RuleViolations as exc:
-        return _render_step(request, product, working_revision(product), step, form=request.POST, errors=exc.violations, status=422)
+        return _render_step(
+            request, product, working_revision(product), step, form=request.POST, errors=exc.violations, status=422
+        )
     except Conflict as exc:
         messages.error(request, exc.message)
         return redirect("products:step", product_id=product.pk, step=step)
@@ -245,7 +287,11 @@ def product_revise(request, product_id):
     except Conflict as exc:
         messages.error(request, exc.message)
         return redirect("products:list")
-    messages.success(request, _("Revision r%(n)d created; the listed revision stays on sale until this one is approved.") % {"n": revision.number})
+    messages.success(
+        request,
+        _("Revision r%(n)d created; the listed revision stays on sale until this one is approved.")
+        % {"n": revision.number},
+    )
     return redirect("products:step", product_id=product.pk, step="basic")
 
 
@@ -267,5 +313,3 @@ def product_preview(request, product_id):
     """商品预览: the product exactly as buyers will see it, in any status."""
     product, revision = _own(request, product_id)
     return render(request, "products/preview.html", {"product": product, "revision": revision, "preview": True})
-
-

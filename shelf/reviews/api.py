@@ -40,10 +40,17 @@ class RejectIn(Schema):
 def review_out(revision: Revision) -> dict:
     claim = getattr(revision, "claim", None)
     return {
-        "id": revision.pk, "product": str(revision.product_id), "revision": revision.number, "name": revision.name,
-        "provider": revision.product.organization.slug, "category": revision.category.slug if revision.category_id else None,
-        "status": revision.status, "submitted_at": revision.submitted_at, "due_at": revision.due_at,
-        "business_days_left": business_days_left(revision), "due": due_label(revision),
+        "id": revision.pk,
+        "product": str(revision.product_id),
+        "revision": revision.number,
+        "name": revision.name,
+        "provider": revision.product.organization.slug,
+        "category": revision.category.slug if revision.category_id else None,
+        "status": revision.status,
+        "submitted_at": revision.submitted_at,
+        "due_at": revision.due_at,
+        "business_days_left": business_days_left(revision),
+        "due": due_label(revision),
         "claimed_by": claim.operator.username if claim else None,
     }
 
@@ -88,8 +95,10 @@ def review_approve_view(request, review_id: int, payload: ApproveIn):
 @router.post("/reviews/{int:review_id}/reject", response=ReviewOut)
 def review_reject_view(request, review_id: int, payload: RejectIn):
     """Reject with `reasons`: {field: reason} for each failing field (name, tags, pictures, document, details, ...)."""
-    review_reject(operator=request.user, revision=_revision(request, review_id), reasons=payload.reasons or {},
-                  checklist=payload.checklist)
+    review_reject(
+        operator=request.user,
+        revision=_revision(request, review_id),
+        reasons=payload.reasons or {},
+        checklist=payload.checklist,
+    )
     return review_out(_revision(request, review_id))
-
-

@@ -10,15 +10,37 @@ from dataclasses import dataclass
 
 # Declared names → distribution package names that provide the software.
 ALIASES = {
-    "apache": ["apache2", "httpd"], "httpd": ["apache2", "httpd"], "nginx": ["nginx", "nginx-core", "nginx-full", "nginx-light"],
+    "apache": ["apache2", "httpd"],
+    "httpd": ["apache2", "httpd"],
+    "nginx": ["nginx", "nginx-core", "nginx-full", "nginx-light"],
     "mysql": ["mysql-server", "mysql-community-server", "mariadb-server", "percona-server-server"],
-    "mariadb": ["mariadb-server"], "postgresql": ["postgresql"], "postgres": ["postgresql"], "redis": ["redis-server", "redis"],
-    "mongodb": ["mongodb-org-server", "mongodb-server"], "php": ["php", "php-fpm", "php-cli"], "python": ["python3"],
-    "node": ["nodejs"], "node.js": ["nodejs"], "nodejs": ["nodejs"], "java": ["openjdk", "default-jre", "java"],
-    "jdk": ["openjdk"], "docker": ["docker-ce", "docker.io", "moby-engine"], "tomcat": ["tomcat"], "memcached": ["memcached"],
-    "elasticsearch": ["elasticsearch"], "wordpress": ["wordpress"], "git": ["git"], "openssl": ["openssl"],
-    "openssh": ["openssh-server"], "ssh": ["openssh-server"], "vsftpd": ["vsftpd"], "pure-ftpd": ["pure-ftpd"],
-    "rabbitmq": ["rabbitmq-server"], "haproxy": ["haproxy"], "varnish": ["varnish"], "supervisor": ["supervisor"],
+    "mariadb": ["mariadb-server"],
+    "postgresql": ["postgresql"],
+    "postgres": ["postgresql"],
+    "redis": ["redis-server", "redis"],
+    "mongodb": ["mongodb-org-server", "mongodb-server"],
+    "php": ["php", "php-fpm", "php-cli"],
+    "python": ["python3"],
+    "node": ["nodejs"],
+    "node.js": ["nodejs"],
+    "nodejs": ["nodejs"],
+    "java": ["openjdk", "default-jre", "java"],
+    "jdk": ["openjdk"],
+    "docker": ["docker-ce", "docker.io", "moby-engine"],
+    "tomcat": ["tomcat"],
+    "memcached": ["memcached"],
+    "elasticsearch": ["elasticsearch"],
+    "wordpress": ["wordpress"],
+    "git": ["git"],
+    "openssl": ["openssl"],
+    "openssh": ["openssh-server"],
+    "ssh": ["openssh-server"],
+    "vsftpd": ["vsftpd"],
+    "pure-ftpd": ["pure-ftpd"],
+    "rabbitmq": ["rabbitmq-server"],
+    "haproxy": ["haproxy"],
+    "varnish": ["varnish"],
+    "supervisor": ["supervisor"],
 }
 VERSION_RE = re.compile(r"\s*v?(\d+(?:\.\d+)*)\s*$")
 
@@ -49,16 +71,27 @@ def crosscheck(declared: list[str], packages: list[dict] | None) -> list[Softwar
         slug = name.replace(" ", "-")
         exact = by_name.get(slug)
         if exact is not None:
-            results.append(_with_version(SoftwareCheck(item, "found", exact["name"], exact.get("version", "")), version))
+            results.append(
+                _with_version(SoftwareCheck(item, "found", exact["name"], exact.get("version", "")), version)
+            )
             continue
         candidates = ALIASES.get(name, []) + ALIASES.get(slug, [])
         alias = next((by_name[c] for c in candidates if c in by_name), None)
         if alias is None:
             # Versioned package names: php8.2, postgresql-15, openjdk-17-jre…
             prefixes = [slug] + candidates
-            alias = next((p for n, p in sorted(by_name.items()) if any(re.match(rf"^{re.escape(x)}[-.\d]", n) for x in prefixes)), None)
+            alias = next(
+                (
+                    p
+                    for n, p in sorted(by_name.items())
+                    if any(re.match(rf"^{re.escape(x)}[-.\d]", n) for x in prefixes)
+                ),
+                None,
+            )
         if alias is not None:
-            results.append(_with_version(SoftwareCheck(item, "found_as", alias["name"], alias.get("version", "")), version))
+            results.append(
+                _with_version(SoftwareCheck(item, "found_as", alias["name"], alias.get("version", "")), version)
+            )
         else:
             results.append(SoftwareCheck(item, "not_found", note="no installed package provides it"))
     return results
@@ -70,5 +103,10 @@ def _with_version(check: SoftwareCheck, declared_version: str) -> SoftwareCheck:
     upstream = re.sub(r"^\d+:", "", check.version)
     if upstream.startswith(declared_version) or check.package.endswith(declared_version):
         return check
-    return SoftwareCheck(check.declared, check.result, check.package, check.version,
-                         note=f"declared version {declared_version}, installed {check.version}")
+    return SoftwareCheck(
+        check.declared,
+        check.result,
+        check.package,
+        check.version,
+        note=f"declared version {declared_version}, installed {check.version}",
+    )

@@ -18,17 +18,42 @@ from shelf.products.services import revision_set_status
 from shelf.reviews.models import Claim, Decision
 from shelf.workdays import business_days_between
 
-REJECTABLE_FIELDS = ("category", "name", "tags", "software", "version", "agreement", "deliveries", "security", "billing",
-                     "pictures", "summary", "document", "details", "other")
+REJECTABLE_FIELDS = (
+    "category",
+    "name",
+    "tags",
+    "software",
+    "version",
+    "agreement",
+    "deliveries",
+    "security",
+    "billing",
+    "pictures",
+    "summary",
+    "document",
+    "details",
+    "other",
+)
 # What an operator confirms before approving, in the console and the API alike.
 CHECKLIST = [
-    ("content", gettext_lazy("The product does what the details page and the document say; they do not contradict each other.")),
+    (
+        "content",
+        gettext_lazy("The product does what the details page and the document say; they do not contradict each other."),
+    ),
     ("size", gettext_lazy("It runs on the recommended (or smallest) server size.")),
     ("passwords", gettext_lazy("No preset username/password in the software, or a strong prompt to change it.")),
     ("lawful", gettext_lazy("Content is lawful; no absolute advertising claims.")),
     ("links", gettext_lazy("No links to buy outside the marketplace; no advertising for other cloud vendors.")),
-    ("pictures", gettext_lazy("Pictures: 390 x 260 px, 72 dpi, ≤ 2 MB, PNG, not plain white, show the company or product name.")),
-    ("details", gettext_lazy("Details complete: features, use cases, usage guide, service process, after-sales support, contact.")),
+    (
+        "pictures",
+        gettext_lazy("Pictures: 390 x 260 px, 72 dpi, ≤ 2 MB, PNG, not plain white, show the company or product name."),
+    ),
+    (
+        "details",
+        gettext_lazy(
+            "Details complete: features, use cases, usage guide, service process, after-sales support, contact."
+        ),
+    ),
     ("document", gettext_lazy("The document lets a user use the product fully.")),
     ("support", gettext_lazy("Support at least 7 x 8 hours with a reachable contact.")),
     ("software", gettext_lazy("The integrated software list is truthful (see the cross-check).")),
@@ -38,8 +63,10 @@ CHECKLIST = [
 def _in_review(revision_id: int) -> Revision:
     revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision_id)
     if revision.status != Revision.Status.IN_REVIEW:
-        raise Conflict(_("This submission is no longer in review (it is %(status)s).") % {"status": revision.get_status_display()},
-                       code="not_in_review")
+        raise Conflict(
+            _("This submission is no longer in review (it is %(status)s).") % {"status": revision.get_status_display()},
+            code="not_in_review",
+        )
     return revision
 
 
@@ -51,14 +78,18 @@ def review_claim(*, operator: User, revision: Revision) -> Claim:
         if existing is not None:
             if existing.operator_id == operator.pk:
                 return existing
-            raise Conflict(_("%(who)s already holds this submission.") % {"who": existing.operator.username}, code="claimed")
+            raise Conflict(
+                _("%(who)s already holds this submission.") % {"who": existing.operator.username}, code="claimed"
+            )
         try:
             with transaction.atomic():
                 claim = Claim.objects.create(revision=revision, operator=operator)
         except IntegrityError:
             # Two operators at once: the unique claim row decides, the loser is told who won.
             holder = Claim.objects.select_related("operator").get(revision=revision).operator
-            raise Conflict(_("%(who)s already holds this submission.") % {"who": holder.username}, code="claimed") from None
+            raise Conflict(
+                _("%(who)s already holds this submission.") % {"who": holder.username}, code="claimed"
+            ) from None
         audit_record(actor=operator, target=revision.product, action="review.claim", data={"revision": revision.number})
     return claim
 
@@ -69,18 +100,29 @@ def review_release(*, operator: User, revision: Revision) -> None:
     if claim is None:
         return
     claim.delete()
-    audit_record(actor=operator, target=revision.product, action="review.release",
-                 data={"revision": revision.number, "holder": claim.operator.username})
+    audit_record(
+        actor=operator,
+        target=revision.product,
+        action="review.release",
+        data={"revision": revision.number, "holder": claim.operator.username},
+    )
 
 
 @transaction.atomic
 def review_reassign(*, operator: User, revision: Revision, to: User) -> Claim:
     if not to.is_operator:
-        raise RuleViolations([Violation("operator", "not_operator", _("Submissions can only be assigned to operators."))])
+        raise RuleViolations(
+            [Violation("operator", "not_operator", _("Submissions can only be assigned to operators."))]
+        )
     revision = _in_review(revision.pk)
     Claim.objects.filter(revision=revision).delete()
     claim = Claim.objects.create(revision=revision, operator=to)
-    audit_record(actor=operator, target=revision.product, action="review.reassign", data={"revision": revision.number, "to": to.username})
+    audit_record(
+        actor=operator,
+        target=revision.product,
+        action="review.reassign",
+        data={"revision": revision.number, "to": to.username},
+    )
     return claim
 
 
@@ -88,8 +130,15 @@ def _decide(operator: User, revision: Revision, outcome: str, reasons: dict, che
     now = timezone.now()
     days = business_days_between(timezone.localtime(revision.submitted_at).date(), timezone.localtime(now).date())
     Claim.objects.filter(revision=revision).delete()
-    return Decision.objects.create(revision=revision, operator=operator, outcome=outcome, reasons=reasons, checklist=checklist,
-                                   submitted_at=revision.submitted_at, business_days=days)
+    return Decision.objects.create(
+        revision=revision,
+        operator=operator,
+        outcome=outcome,
+        reasons=reasons,
+        checklist=checklist,
+        submitted_at=revision.submitted_at,
+        business_days=days,
+    )
 
 
 def review_approve(*, operator: User, revision: Revision, checklist: dict | None = None) -> Revision:
@@ -98,29 +147,53 @@ def review_approve(*, operator: User, revision: Revision, checklist: dict | None
 
     missing = [key for key, _label in CHECKLIST if not (checklist or {}).get(key)]
     if missing:
-        raise RuleViolations([Violation("checklist", "incomplete", _(
-            "Confirm every checklist item before approving (missing: %(keys)s), or reject with reasons.")
-            % {"keys": ", ".join(missing)})])
+        raise RuleViolations(
+            [
+                Violation(
+                    "checklist",
+                    "incomplete",
+                    _("Confirm every checklist item before approving (missing: %(keys)s), or reject with reasons.")
+                    % {"keys": ", ".join(missing)},
+                )
+            ]
+        )
     with transaction.atomic():
         revision = _in_review(revision.pk)
         _require_holder(operator, revision)
-        previous = Revision.objects.select_for_update().filter(product=revision.product, status=Revision.Status.LISTED).exclude(pk=revision.pk)
+        previous = (
+            Revision.objects.select_for_update()
+            .filter(product=revision.product, status=Revision.Status.LISTED)
+            .exclude(pk=revision.pk)
+        )
         for old in previous:
-            revision_set_status(old, actor=operator, to=Revision.Status.SUPERSEDED, action="product.superseded",
-                                data={"by_revision": revision.number})
+            revision_set_status(
+                old,
+                actor=operator,
+                to=Revision.Status.SUPERSEDED,
+                action="product.superseded",
+                data={"by_revision": revision.number},
+            )
         revision.decided_at, revision.rejection_reasons = timezone.now(), {}
         revision_set_status(revision, actor=operator, to=Revision.Status.LISTED, action="review.approve")
         _decide(operator, revision, Decision.Outcome.APPROVED, {}, checklist or {})
         organization = revision.product.organization
-        notify_organization(organization=organization, event="product.approved",
-                            title=_("“%(name)s” is approved and listed") % {"name": revision.name},
-                            url=f"/provider/products/{revision.product_id}/preview/")
-        emit(organization=organization, event="product.approved",
-             data={"product": str(revision.product_id), "revision": revision.number, "name": revision.name})
+        notify_organization(
+            organization=organization,
+            event="product.approved",
+            title=_("“%(name)s” is approved and listed") % {"name": revision.name},
+            url=f"/provider/products/{revision.product_id}/preview/",
+        )
+        emit(
+            organization=organization,
+            event="product.approved",
+            data={"product": str(revision.product_id), "revision": revision.number, "name": revision.name},
+        )
     return revision
 
 
-def review_reject(*, operator: User, revision: Revision, reasons: dict[str, str], checklist: dict | None = None) -> Revision:
+def review_reject(
+    *, operator: User, revision: Revision, reasons: dict[str, str], checklist: dict | None = None
+) -> Revision:
     """in_review → rejected with a reason for each failing field; the provider sees them next to the fields."""
     from shelf.webhooks.services import emit
 
@@ -130,22 +203,35 @@ def review_reject(*, operator: User, revision: Revision, reasons: dict[str, str]
         violations.append(Violation("reasons", "required", _("Give a reason for at least one field.")))
     unknown = sorted(set(reasons) - set(REJECTABLE_FIELDS))
     if unknown:
-        violations.append(Violation("reasons", "unknown_field", _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}))
+        violations.append(
+            Violation("reasons", "unknown_field", _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)})
+        )
     raise_if(violations)
     with transaction.atomic():
         revision = _in_review(revision.pk)
         _require_holder(operator, revision)
         revision.decided_at, revision.rejection_reasons = timezone.now(), reasons
-        revision_set_status(revision, actor=operator, to=Revision.Status.REJECTED, action="review.reject",
-                            reason="; ".join(f"{k}: {v}" for k, v in reasons.items()))
+        revision_set_status(
+            revision,
+            actor=operator,
+            to=Revision.Status.REJECTED,
+            action="review.reject",
+            reason="; ".join(f"{k}: {v}" for k, v in reasons.items()),
+        )
         _decide(operator, revision, Decision.Outcome.REJECTED, reasons, checklist or {})
         organization = revision.product.organization
-        notify_organization(organization=organization, event="product.rejected",
-                            title=_("“%(name)s” was not approved") % {"name": revision.name},
-                            body="\n".join(f"{field}: {text}" for field, text in reasons.items()),
-                            url=f"/provider/products/{revision.product_id}/")
-        emit(organization=organization, event="product.rejected",
-             data={"product": str(revision.product_id), "revision": revision.number, "reasons": reasons})
+        notify_organization(
+            organization=organization,
+            event="product.rejected",
+            title=_("“%(name)s” was not approved") % {"name": revision.name},
+            body="\n".join(f"{field}: {text}" for field, text in reasons.items()),
+            url=f"/provider/products/{revision.product_id}/",
+        )
+        emit(
+            organization=organization,
+            event="product.rejected",
+            data={"product": str(revision.product_id), "revision": revision.number, "reasons": reasons},
+        )
     return revision
 
 
@@ -155,5 +241,8 @@ def _require_holder(operator: User, revision: Revision) -> None:
     if claim is None:
         Claim.objects.create(revision=revision, operator=operator)
     elif claim.operator_id != operator.pk:
-        raise Conflict(_("%(who)s holds this submission; ask them to release it or reassign it to you.") % {"who": claim.operator.username},
-                       code="claimed")
+        raise Conflict(
+            _("%(who)s holds this submission; ask them to release it or reassign it to you.")
+            % {"who": claim.operator.username},
+            code="claimed",
+        )

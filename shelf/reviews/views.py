@@ -31,11 +31,20 @@ from shelf.scanning.selectors import latest_scan
 @operator_required
 def queue(request):
     category, provider = request.GET.get("category") or None, request.GET.get("provider") or None
-    rows = [(r, due_label(r), (business_days_left(r) or 0) < 0) for r in review_queue(category=category, provider=provider)]
-    return render(request, "reviews/queue.html", {
-        "rows": rows, "category": category, "provider": provider,
-        "categories": Category.objects.filter(parent__isnull=True), "providers": Organization.objects.order_by("name"),
-    })
+    rows = [
+        (r, due_label(r), (business_days_left(r) or 0) < 0) for r in review_queue(category=category, provider=provider)
+    ]
+    return render(
+        request,
+        "reviews/queue.html",
+        {
+            "rows": rows,
+            "category": category,
+            "provider": provider,
+            "categories": Category.objects.filter(parent__isnull=True),
+            "providers": Organization.objects.order_by("name"),
+        },
+    )
 
 
 def _review_context(revision: Revision) -> dict:
@@ -50,8 +59,13 @@ def _review_context(revision: Revision) -> dict:
         scan = latest_scan(delivery.image)
         if scan is not None and scan.status == "done":
             packages += scan.packages or []
-        deliveries.append({"delivery": delivery, "scan": scan,
-                           "exceptions": FindingException.objects.filter(image=delivery.image, revoked_at__isnull=True)})
+        deliveries.append(
+            {
+                "delivery": delivery,
+                "scan": scan,
+                "exceptions": FindingException.objects.filter(image=delivery.image, revoked_at__isnull=True),
+            }
+        )
     try:
         from shelf.prereview.checks import prereview
     except ImportError:  # the pre-review app is optional in a slimmed deployment
@@ -59,10 +73,18 @@ def _review_context(revision: Revision) -> dict:
     else:
         hits = prereview(revision)
     return {
-        "revision": revision, "product": revision.product, "rule_rows": rule_rows, "violations": violations,
-        "deliveries": deliveries, "hits": hits,
-        "software": software.crosscheck(revision.software, packages if any(d["scan"] and d["scan"].status == "done" for d in deliveries) else None),
-        "checklist": CHECKLIST, "fields": REJECTABLE_FIELDS, "due": due_label(revision),
+        "revision": revision,
+        "product": revision.product,
+        "rule_rows": rule_rows,
+        "violations": violations,
+        "deliveries": deliveries,
+        "hits": hits,
+        "software": software.crosscheck(
+            revision.software, packages if any(d["scan"] and d["scan"].status == "done" for d in deliveries) else None
+        ),
+        "checklist": CHECKLIST,
+        "fields": REJECTABLE_FIELDS,
+        "due": due_label(revision),
         "operators": User.objects.filter(kind=User.Kind.OPERATOR, is_active=True),
         "audit_events": AuditEvent.objects.for_object(revision.product)[:30],
         "listed": revision.product.revisions.filter(status=Revision.Status.LISTED).exclude(pk=revision.pk).first(),
@@ -71,7 +93,9 @@ def _review_context(revision: Revision) -> dict:
 
 @operator_required
 def review_page(request, revision_id: int):
-    revision = get_object_or_404(Revision.objects.select_related("product__organization", "category__parent"), pk=revision_id)
+    revision = get_object_or_404(
+        Revision.objects.select_related("product__organization", "category__parent"), pk=revision_id
+    )
     return render(request, "reviews/review.html", _review_context(revision))
 
 
@@ -118,7 +142,9 @@ def approve(request, revision_id: int):
     if not all(checklist.values()):
         messages.error(request, _("Tick every item of the checklist before approving, or reject with reasons."))
         return redirect("reviews:review", revision_id=revision_id)
-    failed = _act(request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=checklist))
+    failed = _act(
+        request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=checklist)
+    )
     if failed:
         return failed
     messages.success(request, _("Approved: the product is listed."))
@@ -129,8 +155,11 @@ def approve(request, revision_id: int):
 @require_POST
 def reject(request, revision_id: int):
     reasons = {field: request.POST.get(f"reason-{field}", "") for field in REJECTABLE_FIELDS}
-    failed = _act(request, revision_id, lambda r: review_reject(operator=request.user, revision=r, reasons=reasons,
-                                                                checklist=_checklist(request)))
+    failed = _act(
+        request,
+        revision_id,
+        lambda r: review_reject(operator=request.user, revision=r, reasons=reasons, checklist=_checklist(request)),
+    )
     if failed:
         return failed
     messages.success(request, _("Rejected; the provider sees your reasons next to the fields."))
@@ -146,7 +175,9 @@ def metrics(request):
 
 @operator_required
 def listed(request):
-    revisions = Revision.objects.filter(status=Revision.Status.LISTED).select_related("product__organization", "category")
+    revisions = Revision.objects.filter(status=Revision.Status.LISTED).select_related(
+        "product__organization", "category"
+    )
     return render(request, "reviews/listed.html", {"revisions": revisions.order_by("-decided_at")})
 
 

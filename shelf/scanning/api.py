@@ -17,21 +17,43 @@ def scan_out(scan: Scan) -> dict:
     for finding in findings:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
     return {
-        "id": scan.id, "image": scan.image_id, "status": scan.status, "verdict": scan.verdict, "trigger": scan.trigger,
-        "created_at": scan.created_at, "started_at": scan.started_at, "finished_at": scan.finished_at, "error": scan.error,
-        "vulndb_updated_at": scan.vulndb_updated_at, "counts": counts, "blocking": sum(f.blocking for f in findings),
+        "id": scan.id,
+        "image": scan.image_id,
+        "status": scan.status,
+        "verdict": scan.verdict,
+        "trigger": scan.trigger,
+        "created_at": scan.created_at,
+        "started_at": scan.started_at,
+        "finished_at": scan.finished_at,
+        "error": scan.error,
+        "vulndb_updated_at": scan.vulndb_updated_at,
+        "counts": counts,
+        "blocking": sum(f.blocking for f in findings),
     }
 
 
 def report_out(scan: Scan) -> dict:
     stats = {k: v for k, v in (scan.stats or {}).items() if k != "sbom"}
     return {
-        **scan_out(scan), "os": scan.os or {}, "incomplete": scan.incomplete or [], "packages": len(scan.packages or []),
+        **scan_out(scan),
+        "os": scan.os or {},
+        "incomplete": scan.incomplete or [],
+        "packages": len(scan.packages or []),
         "stats": stats,
         "findings": [
-            {"check_id": f.check_id, "family": f.family, "severity": f.severity, "title": f.title, "evidence": f.evidence,
-             "fix": f.fix, "key": f.key, "blocking": f.blocking, "excepted": f.excepted_by_id is not None,
-             "exception_expires_at": f.excepted_by.expires_at if f.excepted_by_id else None, "data": f.data}
+            {
+                "check_id": f.check_id,
+                "family": f.family,
+                "severity": f.severity,
+                "title": f.title,
+                "evidence": f.evidence,
+                "fix": f.fix,
+                "key": f.key,
+                "blocking": f.blocking,
+                "excepted": f.excepted_by_id is not None,
+                "exception_expires_at": f.excepted_by.expires_at if f.excepted_by_id else None,
+                "data": f.data,
+            }
             for f in scan.findings.select_related("excepted_by")
         ],
     }

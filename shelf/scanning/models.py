@@ -29,7 +29,9 @@ class Scan(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.IMPORT)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -74,7 +76,9 @@ class Finding(models.Model):
     key = models.CharField(max_length=300, blank=True)
     # Decided by the scan policy when the scan finishes: does this finding fail the verdict?
     blocking = models.BooleanField(default=False)
-    excepted_by = models.ForeignKey("FindingException", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    excepted_by = models.ForeignKey(
+        "FindingException", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["scan", "id"]
@@ -86,10 +90,24 @@ class Finding(models.Model):
 # Defaults follow the marketplace's image security standard (STANDARDS.md): a fixable critical or high
 # vulnerability fails; so does every account, SSH access, history, secret and end-of-life finding.
 DEFAULT_FAIL_CHECKS = [
-    "os.eol", "accounts.*", "ssh.password_auth", "ssh.root_login", "ssh.empty_passwords", "ssh.authorized_keys",
-    "ssh.private_key", "hygiene.history", "secrets.*",
-    "passwords.builtin", "passwords.default", "web.*", "eol_software.*", "malware.detected",
-    "services.no_auth", "permissions.world_writable", "permissions.system_dirs", "permissions.sensitive",
+    "os.eol",
+    "accounts.*",
+    "ssh.password_auth",
+    "ssh.root_login",
+    "ssh.empty_passwords",
+    "ssh.authorized_keys",
+    "ssh.private_key",
+    "hygiene.history",
+    "secrets.*",
+    "passwords.builtin",
+    "passwords.default",
+    "web.*",
+    "eol_software.*",
+    "malware.detected",
+    "services.no_auth",
+    "permissions.world_writable",
+    "permissions.system_dirs",
+    "permissions.sensitive",
     "permissions.suid",
 ]
 
@@ -106,13 +124,19 @@ class ScanPolicy(models.Model):
     """How findings become a verdict. One row, edited by operators."""
 
     fail_vuln_severities = models.JSONField(default=_default_fail_severities)
-    fail_unfixed_vulns = models.BooleanField(default=False, help_text=_("Also fail vulnerabilities with no published fix."))
+    fail_unfixed_vulns = models.BooleanField(
+        default=False, help_text=_("Also fail vulnerabilities with no published fix.")
+    )
     # Without vulnerability data for an image's distribution its packages cannot be checked: incomplete, not passed.
     require_vulndb = models.BooleanField(
         default=True, help_text=_("An image whose distribution has no vulnerability data cannot pass (incomplete).")
     )
-    fail_checks = models.JSONField(default=_default_fail_checks, help_text=_("Check ids (shell patterns like accounts.*) that fail the scan."))
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    fail_checks = models.JSONField(
+        default=_default_fail_checks, help_text=_("Check ids (shell patterns like accounts.*) that fail the scan.")
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -203,7 +227,9 @@ class YaraRuleSet(models.Model):
     name = models.CharField(max_length=100, unique=True)
     source = models.TextField(help_text=_("YARA rules; `include` is not allowed."))
     is_active = models.BooleanField(default=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

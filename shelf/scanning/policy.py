@@ -4,10 +4,24 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 DEFAULT_FAIL_CHECKS = (
-    "os.eol", "accounts.*", "ssh.password_auth", "ssh.root_login", "ssh.empty_passwords", "ssh.authorized_keys",
-    "ssh.private_key", "hygiene.history", "secrets.*",
-    "passwords.builtin", "passwords.default", "web.*", "eol_software.*", "malware.detected",
-    "services.no_auth", "permissions.world_writable", "permissions.system_dirs", "permissions.sensitive",
+    "os.eol",
+    "accounts.*",
+    "ssh.password_auth",
+    "ssh.root_login",
+    "ssh.empty_passwords",
+    "ssh.authorized_keys",
+    "ssh.private_key",
+    "hygiene.history",
+    "secrets.*",
+    "passwords.builtin",
+    "passwords.default",
+    "web.*",
+    "eol_software.*",
+    "malware.detected",
+    "services.no_auth",
+    "permissions.world_writable",
+    "permissions.system_dirs",
+    "permissions.sensitive",
     "permissions.suid",
 )
 DEFAULT_FAIL_SEVERITIES = ("critical", "high")
@@ -38,21 +52,39 @@ def vulnerability_findings(matches, os_family: str = "") -> list[dict]:
         fixed = m.fixed_version is not None
         severity = m.severity if m.severity in ("critical", "high", "medium", "low") else "medium"
         name = m.package if m.package == m.source else f"{m.package} (source {m.source})"
-        findings.append({
-            "check_id": "vulnerabilities.fixable" if fixed else "vulnerabilities.unfixed",
-            "family": "vulnerabilities",
-            "severity": severity,
-            "title": f"{m.vuln_id}: {name} {m.installed_version} is vulnerable"
-            + (f", fixed in {m.fixed_version}" if fixed else ", no fix published yet"),
-            "evidence": [{"path": PACKAGE_DB_PATHS.get(os_family, "package database"), "line": None,
-                          "text": f"{m.package} {m.installed_version}"}],
-            "fix": (f"Upgrade {m.package} to {m.fixed_version} or later (for example `apt-get update && apt-get upgrade`), "
-                    "then rebuild and re-import the image.") if fixed
-            else "No fix is published yet; watch the advisory and rebuild the image when one is. This does not fail the scan by default.",
-            "data": {"vuln_id": m.vuln_id, "aliases": list(m.aliases), "package": m.package, "source": m.source,
-                     "installed_version": m.installed_version, "fixed_version": m.fixed_version, "summary": m.summary,
-                     "references": list(m.references)[:10], "severity": m.severity},
-        })
+        findings.append(
+            {
+                "check_id": "vulnerabilities.fixable" if fixed else "vulnerabilities.unfixed",
+                "family": "vulnerabilities",
+                "severity": severity,
+                "title": f"{m.vuln_id}: {name} {m.installed_version} is vulnerable"
+                + (f", fixed in {m.fixed_version}" if fixed else ", no fix published yet"),
+                "evidence": [
+                    {
+                        "path": PACKAGE_DB_PATHS.get(os_family, "package database"),
+                        "line": None,
+                        "text": f"{m.package} {m.installed_version}",
+                    }
+                ],
+                "fix": (
+                    f"Upgrade {m.package} to {m.fixed_version} or later (for example `apt-get update && apt-get upgrade`), "
+                    "then rebuild and re-import the image."
+                )
+                if fixed
+                else "No fix is published yet; watch the advisory and rebuild the image when one is. This does not fail the scan by default.",
+                "data": {
+                    "vuln_id": m.vuln_id,
+                    "aliases": list(m.aliases),
+                    "package": m.package,
+                    "source": m.source,
+                    "installed_version": m.installed_version,
+                    "fixed_version": m.fixed_version,
+                    "summary": m.summary,
+                    "references": list(m.references)[:10],
+                    "severity": m.severity,
+                },
+            }
+        )
     return findings
 
 

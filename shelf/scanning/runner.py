@@ -46,8 +46,12 @@ class ScannerProcess:
             env["SHELF_CLAMAV_DB"] = os.environ["SHELF_CLAMAV_DB"]
         return subprocess.Popen(
             [sys.executable, "-m", "shelf.scanning.runner"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, preexec_fn=self._limits, cwd="/",  # noqa: PLW1509 - limits must apply before exec
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=self._limits,
+            cwd="/",  # noqa: PLW1509 - limits must apply before exec
         )
 
     def stop(self) -> None:

@@ -27,5 +27,8 @@ def findings_by_severity(scan: Scan) -> list[tuple[str, str, list]]:
 
     findings = list(scan.findings.select_related("excepted_by"))
     labels = dict(Finding.Severity.choices)
-    return [(severity, labels[severity], [f for f in findings if f.severity == severity]) for severity in SEVERITY_ORDER
-            if any(f.severity == severity for f in findings)]
+    return [
+        (severity, labels[severity], [f for f in findings if f.severity == severity])
+        for severity in SEVERITY_ORDER
+        if any(f.severity == severity for f in findings)
+    ]

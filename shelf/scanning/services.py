@@ -26,12 +26,17 @@ def scan_request(*, image: Image, trigger: str = Scan.Trigger.RESCAN, actor=None
     """Queue a scan of an available image; an already queued or running one is returned instead of a duplicate."""
     image = Image.objects.select_for_update().get(pk=image.pk)
     if image.status != Image.Status.AVAILABLE:
-        raise Conflict(_("Only an available image can be scanned; this one is %(status)s.") % {"status": image.get_status_display()},
-                       code="not_available")
+        raise Conflict(
+            _("Only an available image can be scanned; this one is %(status)s.")
+            % {"status": image.get_status_display()},
+            code="not_available",
+        )
     pending = Scan.objects.filter(image=image, status__in=(Scan.Status.QUEUED, Scan.Status.RUNNING)).first()
     if pending is not None:
         return pending
-    scan = Scan.objects.create(image=image, trigger=trigger, requested_by=actor if actor and actor.is_authenticated else None)
+    scan = Scan.objects.create(
+        image=image, trigger=trigger, requested_by=actor if actor and actor.is_authenticated else None
+    )
     audit_record(actor=actor, target=image, action="scan.request", data={"scan": str(scan.pk), "trigger": trigger})
     transaction.on_commit(lambda: _enqueue(scan.pk))
     return scan
@@ -48,8 +53,10 @@ def current_policy(image: Image) -> verdicts.Policy:
     today = timezone.localdate()
     exceptions = FindingException.objects.filter(image=image, revoked_at__isnull=True, expires_at__gte=today)
     return verdicts.Policy(
-        fail_checks=tuple(stored.fail_checks), fail_vuln_severities=tuple(stored.fail_vuln_severities),
-        fail_unfixed_vulns=stored.fail_unfixed_vulns, exceptions={(e.check_id, e.key) for e in exceptions},
+        fail_checks=tuple(stored.fail_checks),
+        fail_vuln_severities=tuple(stored.fail_vuln_severities),
+        fail_unfixed_vulns=stored.fail_unfixed_vulns,
+        exceptions={(e.check_id, e.key) for e in exceptions},
     )
 
 
@@ -88,7 +95,9 @@ def _scan_failed(scan: Scan, error: str) -> Scan:
         else:
             scan.status, scan.finished_at = Scan.Status.ERROR, timezone.now()
             scan.save()
-            audit_record(actor=None, target=scan.image, action="scan.error", reason=scan.error, data={"scan": str(scan.pk)})
+            audit_record(
+                actor=None, target=scan.image, action="scan.error", reason=scan.error, data={"scan": str(scan.pk)}
+            )
     return scan
 
 
@@ -104,45 +113,86 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
     incomplete = list(result.get("incomplete") or [])
     if ScanPolicy.current().require_vulndb:
         incomplete += [
-            _("No vulnerability data for %(ecosystem)s: its packages could not be checked. "
-              "An operator imports OSV records with `manage.py vulndb_import`.") % {"ecosystem": ecosystem}
+            _(
+                "No vulnerability data for %(ecosystem)s: its packages could not be checked. "
+                "An operator imports OSV records with `manage.py vulndb_import`."
+            )
+            % {"ecosystem": ecosystem}
             for ecosystem in uncovered_ecosystems(packages)
         ]
         if not any(p.get("ecosystem") for p in packages):
-            incomplete.append(_("No package inventory was found: the image's software could not be checked for vulnerabilities."))
+            incomplete.append(
+                _("No package inventory was found: the image's software could not be checked for vulnerabilities.")
+            )
     verdict, findings = verdicts.evaluate(findings, incomplete, current_policy(image))
-    exceptions = {(e.check_id, e.key): e for e in FindingException.objects.filter(
-        image=image, revoked_at__isnull=True, expires_at__gte=timezone.localdate()).order_by("created_at")}
+    exceptions = {
+        (e.check_id, e.key): e
+        for e in FindingException.objects.filter(
+            image=image, revoked_at__isnull=True, expires_at__gte=timezone.localdate()
+        ).order_by("created_at")
+    }
     Finding.objects.bulk_create(
-        Finding(scan=scan, check_id=f["check_id"], family=f["family"], severity=f["severity"], title=f["title"][:300],
-                evidence=f.get("evidence") or [], fix=f.get("fix", ""), data=f.get("data") or {}, key=f["key"][:300],
-                blocking=f["blocking"], excepted_by=exceptions.get((f["check_id"], f["key"])) if f["excepted"] else None)
+        Finding(
+            scan=scan,
+            check_id=f["check_id"],
+            family=f["family"],
+            severity=f["severity"],
+            title=f["title"][:300],
+            evidence=f.get("evidence") or [],
+            fix=f.get("fix", ""),
+            data=f.get("data") or {},
+            key=f["key"][:300],
+            blocking=f["blocking"],
+            excepted_by=exceptions.get((f["check_id"], f["key"])) if f["excepted"] else None,
+        )
         for f in findings
     )
-    previous = Scan.objects.filter(image=image, status=Scan.Status.DONE).exclude(pk=scan.pk).order_by("-finished_at").first()
+    previous = (
+        Scan.objects.filter(image=image, status=Scan.Status.DONE).exclude(pk=scan.pk).order_by("-finished_at").first()
+    )
     scan.os, scan.packages = os_info, packages
     scan.incomplete, scan.stats = incomplete, {**(result.get("stats") or {}), "sbom": sbom or {}}
     scan.engine_version = str(result.get("engine_version", ""))
     scan.vulndb_updated_at = vulndb_updated_at()
     scan.status, scan.verdict, scan.finished_at, scan.error = Scan.Status.DONE, verdict, timezone.now(), ""
     scan.save()
-    audit_record(actor=None, target=image, action="scan.finish", to_status=verdict, data={"scan": str(scan.pk), "findings": len(findings)})
+    audit_record(
+        actor=None,
+        target=image,
+        action="scan.finish",
+        to_status=verdict,
+        data={"scan": str(scan.pk), "findings": len(findings)},
+    )
     if previous is not None and previous.verdict != verdict:
         notify_organization(
-            organization=image.organization, event="scan.verdict_changed",
-            title=_("Scan verdict of image “%(name)s” changed: %(old)s → %(new)s") % {"name": image.name, "old": previous.verdict, "new": verdict},
-            body=_("A new scan of image “%(name)s” in %(region)s finished with verdict %(new)s. Open the report to see why.")
+            organization=image.organization,
+            event="scan.verdict_changed",
+            title=_("Scan verdict of image “%(name)s” changed: %(old)s → %(new)s")
+            % {"name": image.name, "old": previous.verdict, "new": verdict},
+            body=_(
+                "A new scan of image “%(name)s” in %(region)s finished with verdict %(new)s. Open the report to see why."
+            )
             % {"name": image.name, "region": image.region.code, "new": verdict},
             url=reverse("scanning:report", kwargs={"scan_id": scan.pk}),
         )
-        emit(organization=image.organization, event="scan.verdict_changed",
-             data={"image": str(image.pk), "region": image.region.code, "scan": str(scan.pk),
-                   "previous_verdict": previous.verdict, "verdict": verdict})
+        emit(
+            organization=image.organization,
+            event="scan.verdict_changed",
+            data={
+                "image": str(image.pk),
+                "region": image.region.code,
+                "scan": str(scan.pk),
+                "previous_verdict": previous.verdict,
+                "verdict": verdict,
+            },
+        )
     return scan
 
 
 @transaction.atomic
-def exception_grant(*, actor, image: Image, check_id: str, key: str, justification: str, expires_at) -> FindingException:
+def exception_grant(
+    *, actor, image: Image, check_id: str, key: str, justification: str, expires_at
+) -> FindingException:
     """An operator accepts one finding on one image until a date; the next scans do not fail on it."""
     violations = []
     if not (justification or "").strip():
@@ -156,13 +206,29 @@ def exception_grant(*, actor, image: Image, check_id: str, key: str, justificati
     elif len(check_id) > FindingException._meta.get_field("check_id").max_length:
         violations.append(Violation("check_id", "too_long", _("This is not a check id.")))
     if len(key or "") > verdicts.KEY_MAX_LENGTH:
-        violations.append(Violation("key", "too_long", _("The finding key may be at most %(max)d characters long.")
-                                    % {"max": verdicts.KEY_MAX_LENGTH}))
+        violations.append(
+            Violation(
+                "key",
+                "too_long",
+                _("The finding key may be at most %(max)d characters long.") % {"max": verdicts.KEY_MAX_LENGTH},
+            )
+        )
     raise_if(violations)
-    exception = FindingException.objects.create(image=image, check_id=check_id, key=key or "", justification=justification.strip(),
-                                                expires_at=expires_at, granted_by=actor)
-    audit_record(actor=actor, target=image, action="scan.exception_grant", reason=justification,
-                 data={"check_id": check_id, "key": key, "expires_at": str(expires_at)})
+    exception = FindingException.objects.create(
+        image=image,
+        check_id=check_id,
+        key=key or "",
+        justification=justification.strip(),
+        expires_at=expires_at,
+        granted_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        target=image,
+        action="scan.exception_grant",
+        reason=justification,
+        data={"check_id": check_id, "key": key, "expires_at": str(expires_at)},
+    )
     return exception
 
 
@@ -171,18 +237,30 @@ def exception_revoke(*, actor, exception: FindingException) -> FindingException:
     if exception.revoked_at is None:
         exception.revoked_at = timezone.now()
         exception.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, target=exception.image, action="scan.exception_revoke",
-                     data={"check_id": exception.check_id, "key": exception.key})
+        audit_record(
+            actor=actor,
+            target=exception.image,
+            action="scan.exception_revoke",
+            data={"check_id": exception.check_id, "key": exception.key},
+        )
     return exception
 
 
 @transaction.atomic
-def policy_update(*, actor, fail_checks: list[str], fail_vuln_severities: list[str], fail_unfixed_vulns: bool,
-                  require_vulndb: bool = True) -> ScanPolicy:
+def policy_update(
+    *,
+    actor,
+    fail_checks: list[str],
+    fail_vuln_severities: list[str],
+    fail_unfixed_vulns: bool,
+    require_vulndb: bool = True,
+) -> ScanPolicy:
     allowed = {"critical", "high", "medium", "low", "unknown"}
     violations = []
     if not set(fail_vuln_severities) <= allowed:
-        violations.append(Violation("fail_vuln_severities", "invalid", _("Severities are critical, high, medium, low or unknown.")))
+        violations.append(
+            Violation("fail_vuln_severities", "invalid", _("Severities are critical, high, medium, low or unknown."))
+        )
     if any(not p.strip() for p in fail_checks):
         violations.append(Violation("fail_checks", "blank", _("A check pattern cannot be empty.")))
     raise_if(violations)
@@ -190,9 +268,17 @@ def policy_update(*, actor, fail_checks: list[str], fail_vuln_severities: list[s
     policy.fail_checks, policy.fail_vuln_severities = [p.strip() for p in fail_checks], list(fail_vuln_severities)
     policy.fail_unfixed_vulns, policy.require_vulndb, policy.updated_by = fail_unfixed_vulns, require_vulndb, actor
     policy.save()
-    audit_record(actor=actor, target=policy, action="scan.policy_update",
-                 data={"fail_checks": policy.fail_checks, "fail_vuln_severities": policy.fail_vuln_severities,
-                       "fail_unfixed_vulns": fail_unfixed_vulns, "require_vulndb": require_vulndb})
+    audit_record(
+        actor=actor,
+        target=policy,
+        action="scan.policy_update",
+        data={
+            "fail_checks": policy.fail_checks,
+            "fail_vuln_severities": policy.fail_vuln_severities,
+            "fail_unfixed_vulns": fail_unfixed_vulns,
+            "require_vulndb": require_vulndb,
+        },
+    )
     return policy
 
 
@@ -206,8 +292,6 @@ def rescan_listed_images() -> int:
         scan_request(image=image, trigger=Scan.Trigger.VULNDB)
         count += 1
     return count
-
-
 
 
 def scans_housekeeping() -> list[str]:

@@ -26,7 +26,11 @@ def import_vulndb(source: str) -> dict:
     from shelf.scanning.vulndb import vulndb_import
 
     run = vulndb_import(source)
-    return {"added": run.added, "updated": run.updated, "rescans": rescan_listed_images() if run.added or run.updated else 0}
+    return {
+        "added": run.added,
+        "updated": run.updated,
+        "rescans": rescan_listed_images() if run.added or run.updated else 0,
+    }
 
 
 @receiver(image_available)

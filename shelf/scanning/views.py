@@ -25,11 +25,19 @@ def _visible_scan(request, scan_id) -> Scan:
 def scan_report(request, scan_id):
     """The report: verdict, findings by severity with evidence and fixes, exceptions, SBOM, history."""
     scan = _visible_scan(request, scan_id)
-    return render(request, "scanning/report.html", {
-        "scan": scan, "image": scan.image, "groups": findings_by_severity(scan), "history": scans_of(scan.image)[:20],
-        "exceptions": FindingException.objects.filter(image=scan.image).select_related("granted_by"),
-        "vulndb_updated_at": scan.vulndb_updated_at or vulndb_updated_at(), "today": date.today(),
-    })
+    return render(
+        request,
+        "scanning/report.html",
+        {
+            "scan": scan,
+            "image": scan.image,
+            "groups": findings_by_severity(scan),
+            "history": scans_of(scan.image)[:20],
+            "exceptions": FindingException.objects.filter(image=scan.image).select_related("granted_by"),
+            "vulndb_updated_at": scan.vulndb_updated_at or vulndb_updated_at(),
+            "today": date.today(),
+        },
+    )
 
 
 def scan_sbom(request, scan_id):
@@ -62,8 +70,14 @@ def exception_new(request, scan_id):
     except ValueError:
         expires = None
     try:
-        exception_grant(actor=request.user, image=scan.image, check_id=request.POST.get("check_id", ""),
-                        key=request.POST.get("key", ""), justification=request.POST.get("justification", ""), expires_at=expires)
+        exception_grant(
+            actor=request.user,
+            image=scan.image,
+            check_id=request.POST.get("check_id", ""),
+            key=request.POST.get("key", ""),
+            justification=request.POST.get("justification", ""),
+            expires_at=expires,
+        )
     except RuleViolations as exc:
         for violation in exc.violations:
             messages.error(request, violation.message)
@@ -100,9 +114,15 @@ def policy_edit(request):
         else:
             messages.success(request, _("Scan policy saved; it applies to the next scans."))
             return redirect("scanning:policy")
-    return render(request, "scanning/policy.html", {
-        "policy": policy, "errors": errors, "severities": ["critical", "high", "medium", "low", "unknown"],
-    })
+    return render(
+        request,
+        "scanning/policy.html",
+        {
+            "policy": policy,
+            "errors": errors,
+            "severities": ["critical", "high", "medium", "low", "unknown"],
+        },
+    )
 
 
 # ---- operators' malware rule sets (YARA) --------------------------------------------------------------
@@ -113,8 +133,11 @@ def yara_rules(request):
     """List the rule sets and add one; a rule set that does not compile is shown with its line and not saved (422)."""
     errors, form = [], {"name": "", "source": "", "is_active": True}
     if request.method == "POST":
-        form = {"name": request.POST.get("name", ""), "source": request.POST.get("source", ""),
-                "is_active": bool(request.POST.get("is_active"))}
+        form = {
+            "name": request.POST.get("name", ""),
+            "source": request.POST.get("source", ""),
+            "is_active": bool(request.POST.get("is_active")),
+        }
         try:
             rule_set = yara_rule_save(actor=request.user, **form)
         except RuleViolations as exc:
@@ -122,9 +145,17 @@ def yara_rules(request):
         else:
             messages.success(request, _("Rule set “%(name)s” saved; the next scans use it.") % {"name": rule_set.name})
             return redirect("scanning:yara_rules")
-    return render(request, "scanning/yara_rules.html", {
-        "rule_sets": YaraRuleSet.objects.select_related("updated_by"), "errors": errors, "form": form, "editing": None,
-    }, status=422 if errors else 200)
+    return render(
+        request,
+        "scanning/yara_rules.html",
+        {
+            "rule_sets": YaraRuleSet.objects.select_related("updated_by"),
+            "errors": errors,
+            "form": form,
+            "editing": None,
+        },
+        status=422 if errors else 200,
+    )
 
 
 @operator_required
@@ -133,8 +164,11 @@ def yara_rule_edit(request, rule_set_id: int):
     errors = []
     form = {"name": rule_set.name, "source": rule_set.source, "is_active": rule_set.is_active}
     if request.method == "POST":
-        form = {"name": request.POST.get("name", ""), "source": request.POST.get("source", ""),
-                "is_active": bool(request.POST.get("is_active"))}
+        form = {
+            "name": request.POST.get("name", ""),
+            "source": request.POST.get("source", ""),
+            "is_active": bool(request.POST.get("is_active")),
+        }
         try:
             yara_rule_save(actor=request.user, rule_set=rule_set, **form)
         except RuleViolations as exc:
@@ -143,9 +177,17 @@ def yara_rule_edit(request, rule_set_id: int):
         else:
             messages.success(request, _("Rule set “%(name)s” saved; the next scans use it.") % {"name": rule_set.name})
             return redirect("scanning:yara_rules")
-    return render(request, "scanning/yara_rules.html", {
-        "rule_sets": YaraRuleSet.objects.select_related("updated_by"), "errors": errors, "form": form, "editing": rule_set,
-    }, status=422 if errors else 200)
+    return render(
+        request,
+        "scanning/yara_rules.html",
+        {
+            "rule_sets": YaraRuleSet.objects.select_related("updated_by"),
+            "errors": errors,
+            "form": form,
+            "editing": rule_set,
+        },
+        status=422 if errors else 200,
+    )
 
 
 @operator_required
@@ -157,5 +199,7 @@ def yara_rule_active(request, rule_set_id: int):
     if active:
         messages.success(request, _("Rule set “%(name)s” is active again.") % {"name": rule_set.name})
     else:
-        messages.success(request, _("Rule set “%(name)s” deactivated; scans no longer use it.") % {"name": rule_set.name})
+        messages.success(
+            request, _("Rule set “%(name)s” deactivated; scans no longer use it.") % {"name": rule_set.name}
+        )
     return redirect("scanning:yara_rules")

@@ -91,7 +91,8 @@ def _import_batch(run: VulnDbImport, records: list[dict]) -> None:
         current.save()
         current.keys.all().delete()
         VulnRecordKey.objects.bulk_create(
-            VulnRecordKey(record=current, ecosystem=ecosystem, name=name) for ecosystem, name in set(osv.affected_index_keys(record))
+            VulnRecordKey(record=current, ecosystem=ecosystem, name=name)
+            for ecosystem, name in set(osv.affected_index_keys(record))
         )
 
 
@@ -103,8 +104,13 @@ def vulndb_updated_at():
 def match_packages(packages: list[dict]) -> list[osv.VulnMatch]:
     """Match an image's package inventory against the records that name its packages."""
     installed = [
-        osv.InstalledPackage(ecosystem=p.get("ecosystem", ""), name=p["name"], version=p.get("version", ""),
-                             source_name=p.get("source_name", ""), source_version=p.get("source_version", ""))
+        osv.InstalledPackage(
+            ecosystem=p.get("ecosystem", ""),
+            name=p["name"],
+            version=p.get("version", ""),
+            source_name=p.get("source_name", ""),
+            source_version=p.get("source_version", ""),
+        )
         for p in packages
         if p.get("ecosystem")
     ]
@@ -119,7 +125,9 @@ def match_packages(packages: list[dict]) -> list[osv.VulnMatch]:
         names = list(names)
         for start in range(0, len(names), 500):
             record_ids.update(
-                VulnRecordKey.objects.filter(ecosystem=ecosystem, name__in=names[start : start + 500]).values_list("record_id", flat=True)
+                VulnRecordKey.objects.filter(ecosystem=ecosystem, name__in=names[start : start + 500]).values_list(
+                    "record_id", flat=True
+                )
             )
     records = VulnRecord.objects.filter(pk__in=record_ids, withdrawn=False).values_list("data", flat=True).iterator()
     return osv.OsvIndex.from_records(records).match(installed)

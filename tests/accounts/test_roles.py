@@ -3,7 +3,13 @@
 import pytest
 
 PROVIDER_PAGES = ["/provider/", "/provider/agreements/", "/provider/agreements/new/"]
-OPERATOR_PAGES = ["/operator/", "/operator/regions/", "/operator/categories/", "/operator/agreements/", "/operator/regions/new/"]
+OPERATOR_PAGES = [
+    "/operator/",
+    "/operator/regions/",
+    "/operator/categories/",
+    "/operator/agreements/",
+    "/operator/regions/new/",
+]
 BUYER_PAGES = ["/buyer/"]
 
 

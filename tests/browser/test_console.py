@@ -16,8 +16,12 @@ def log_in(page, base_url: str, username: str) -> None:
 
 @pytest.mark.parametrize(
     "username,heading,path",
-    [("alice", "Provider console", "/provider/"), ("bob", "Provider console", "/provider/"),
-     ("olivia", "Operator console", "/operator/"), ("bruce", "Buyer area", "/buyer/")],
+    [
+        ("alice", "Provider console", "/provider/"),
+        ("bob", "Provider console", "/provider/"),
+        ("olivia", "Operator console", "/operator/"),
+        ("bruce", "Buyer area", "/buyer/"),
+    ],
 )
 def test_demo_users_land_in_their_console(live_server, page, username, heading, path):
     call_command("demo_data", verbosity=0)

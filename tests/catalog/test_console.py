@@ -4,7 +4,10 @@ from shelf.catalog.models import Category, Region
 
 def test_operator_manages_regions_with_audit(web, olivia):
     client = web(olivia)
-    response = client.post("/operator/regions/new/", {"code": "ap-nanjing", "name_zh": "南京", "name_en": "Nanjing", "position": 7, "is_active": "on"})
+    response = client.post(
+        "/operator/regions/new/",
+        {"code": "ap-nanjing", "name_zh": "南京", "name_en": "Nanjing", "position": 7, "is_active": "on"},
+    )
     assert response.status_code == 302
     region = Region.objects.get(code="ap-nanjing")
     page = client.get(f"/operator/regions/{region.pk}/").content.decode()
@@ -12,7 +15,9 @@ def test_operator_manages_regions_with_audit(web, olivia):
 
 
 def test_operator_form_shows_rule_violations_next_to_fields(web, olivia):
-    response = web(olivia).post("/operator/regions/new/", {"code": "Bad Code", "name_zh": "", "name_en": "x", "position": 0})
+    response = web(olivia).post(
+        "/operator/regions/new/", {"code": "Bad Code", "name_zh": "", "name_en": "x", "position": 0}
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "code" in errors and "name_zh" in errors
@@ -22,7 +27,8 @@ def test_operator_form_shows_rule_violations_next_to_fields(web, olivia):
 def test_category_tree_has_two_levels_only(web, olivia):
     leaf = Category.objects.filter(parent__isnull=False).first()
     response = web(olivia).post(
-        "/operator/categories/new/", {"slug": "too-deep", "name_zh": "深", "name_en": "Deep", "parent": leaf.pk, "position": 0}
+        "/operator/categories/new/",
+        {"slug": "too-deep", "name_zh": "深", "name_en": "Deep", "parent": leaf.pk, "position": 0},
     )
     # A leaf is not offered as a parent at all.
     assert response.status_code == 200 and "parent" in response.context["form"].errors

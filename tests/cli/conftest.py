@@ -12,7 +12,9 @@ SHELF = str(Path(sys.executable).parent / "shelf")
 def shelf_cli(live_server, tmp_path):
     """Run the installed `shelf` console script against the live test server."""
 
-    def run(*args: str, token: str | None = None, input: str | None = None, env: dict | None = None, timeout: float = 120):
+    def run(
+        *args: str, token: str | None = None, input: str | None = None, env: dict | None = None, timeout: float = 120
+    ):
         environment = {
             "PATH": os.environ["PATH"],
             "HOME": str(tmp_path),

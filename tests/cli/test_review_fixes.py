@@ -38,8 +38,14 @@ def not_shelf():
 
 
 def run(*args, url="http://127.0.0.1:9", tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELF_CONFIG": str(tmp_path / "c.json"), "SHELF_URL": url,
-           "SHELF_TOKEN": "shelf_x", "COLUMNS": "200"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "SHELF_CONFIG": str(tmp_path / "c.json"),
+        "SHELF_URL": url,
+        "SHELF_TOKEN": "shelf_x",
+        "COLUMNS": "200",
+    }
     return subprocess.run([SHELF, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -22,8 +22,11 @@ def test_rejection_reasons_revise_and_delist(shelf_cli, alice, olivia):
     assert "Say what the image contains." in shelf_cli("product", "show", pid, token=token).stdout
 
     Revision.objects.filter(pk=revision.pk).update(status="in_review")
-    review_approve(operator=olivia, revision=Revision.objects.get(pk=revision.pk),
-                   checklist={key: True for key, _label in CHECKLIST})
+    review_approve(
+        operator=olivia,
+        revision=Revision.objects.get(pk=revision.pk),
+        checklist={key: True for key, _label in CHECKLIST},
+    )
     revised = shelf_cli("product", "revise", pid, token=token)
     assert revised.returncode == 0 and "r2" in revised.stdout and "r1 stays on sale" in revised.stdout
     delisted = shelf_cli("product", "delist", pid, "--reason", "Replaced by v2", token=token)

@@ -14,12 +14,22 @@ if tools_missing():
 
 SHELF = str(Path(sys.executable).parent / "shelf")
 RECORD = {
-    "schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-0001", "modified": "2026-11-01T00:00:00Z",
-    "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"}, "ecosystem_specific": {"urgency": "high"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]}]}],
+    "schema_version": "1.6.0",
+    "id": "DEBIAN-CVE-2099-0001",
+    "modified": "2026-11-01T00:00:00Z",
+    "affected": [
+        {
+            "package": {"ecosystem": "Debian:12", "name": "glibc"},
+            "ecosystem_specific": {"urgency": "high"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]}],
+        }
+    ],
 }
-UNRELATED = {**RECORD, "id": "DEBIAN-CVE-2099-0002",
-             "affected": [{**RECORD["affected"][0], "package": {"ecosystem": "Debian:12", "name": "nothing-installed"}}]}
+UNRELATED = {
+    **RECORD,
+    "id": "DEBIAN-CVE-2099-0002",
+    "affected": [{**RECORD["affected"][0], "package": {"ecosystem": "Debian:12", "name": "nothing-installed"}}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +47,13 @@ def images(tmp_path_factory):
 
 
 def run(*args):
-    return subprocess.run([SHELF, "scan", *map(str, args)], capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "COLUMNS": "200", "HOME": "/tmp"})
+    return subprocess.run(
+        [SHELF, "scan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "COLUMNS": "200", "HOME": "/tmp"},
+    )
 
 
 def test_clean_image_would_pass(images):
@@ -52,7 +67,11 @@ def test_planted_problem_fails_with_evidence_and_fix(images, tmp_path):
     root, _clean, dirty = images
     result = run(dirty, "--osv", root / "osv-unrelated", "--sbom", tmp_path / "sbom.json")
     assert result.returncode == 1
-    assert "FAILED" in result.stdout and "hygiene.history" in result.stdout and "/home/debian/.bash_history" in result.stdout
+    assert (
+        "FAILED" in result.stdout
+        and "hygiene.history" in result.stdout
+        and "/home/debian/.bash_history" in result.stdout
+    )
     assert json.loads((tmp_path / "sbom.json").read_text())["bomFormat"] == "CycloneDX"
 
 

@@ -537,8 +537,12 @@ def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice)
     chunk = b"\0" * (600 * 1024)
 
     def put(image):
-        return client.client.put(image["upload"]["url"], data=chunk, content_type="application/octet-stream",
-                                 headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"})
+        return client.client.put(
+            image["upload"]["url"],
+            data=chunk,
+            content_type="application/octet-stream",
+            headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"},
+        )
 
     assert put(first).status_code == 200
     refused = put(second)

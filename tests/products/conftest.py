@@ -20,11 +20,19 @@ PDF_BYTES = (
 )
 
 
-def make_image(organization, region_code="ap-guangzhou", *, status="available", scan_verdict="passed", name="Debian 12 LAMP"):
+def make_image(
+    organization, region_code="ap-guangzhou", *, status="available", scan_verdict="passed", name="Debian 12 LAMP"
+):
     """An image row as the import pipeline leaves it, with a finished scan of the given verdict (or none)."""
     image = Image.objects.create(
-        organization=organization, region=Region.objects.get(code=region_code), name=name, disk_format="qcow2",
-        status=status, virtual_size=10 * 1024**3, stored_size=1024**3, sha256="a" * 64,
+        organization=organization,
+        region=Region.objects.get(code=region_code),
+        name=name,
+        disk_format="qcow2",
+        status=status,
+        virtual_size=10 * 1024**3,
+        stored_size=1024**3,
+        sha256="a" * 64,
     )
     if scan_verdict:
         Scan.objects.create(image=image, status="done", verdict=scan_verdict)

@@ -12,7 +12,9 @@ from tests.products.conftest import PDF_BYTES, complete_fields, make_image, png_
 
 
 def upload(client, product_id, kind, name, data):
-    return client.client.post(f"/api/v1/products/{product_id}/{kind}", {"file": SimpleUploadedFile(name, data)}, headers=client.headers)
+    return client.client.post(
+        f"/api/v1/products/{product_id}/{kind}", {"file": SimpleUploadedFile(name, data)}, headers=client.headers
+    )
 
 
 @pytest.fixture
@@ -41,8 +43,20 @@ def test_validate_lists_every_violation_and_changes_nothing(api, alice):
     response = client.post(f"products/{product['id']}/validate")
     assert response.status_code == 422
     fields = [e["field"] for e in response.json()["errors"]]
-    for field in ["category", "name", "tags", "software", "version", "agreement", "deliveries", "billing_mode", "pictures",
-                  "summary", "document", "details"]:
+    for field in [
+        "category",
+        "name",
+        "tags",
+        "software",
+        "version",
+        "agreement",
+        "deliveries",
+        "billing_mode",
+        "pictures",
+        "summary",
+        "document",
+        "details",
+    ]:
         assert field in fields
     assert client.get(f"products/{product['id']}").json()["lock_version"] == product["lock_version"]
 
@@ -66,7 +80,9 @@ def test_complete_product_validates_submits_withdraws_resubmits(ready):
     assert actions[:4] == ["product.submit", "product.save", "product.withdraw", "product.submit"]
 
 
-@pytest.mark.parametrize("verdict,code", [("failed", "scan_failed"), ("incomplete", "scan_incomplete"), (None, "scan_missing")])
+@pytest.mark.parametrize(
+    "verdict,code", [("failed", "scan_failed"), ("incomplete", "scan_incomplete"), (None, "scan_missing")]
+)
 def test_submit_needs_a_passed_scan_of_every_delivered_image(api, alice, alice_org, verdict, code):
     client = api(alice)
     image = make_image(alice_org, scan_verdict=verdict)
@@ -82,7 +98,12 @@ def test_submit_needs_a_passed_scan_of_every_delivered_image(api, alice, alice_o
 def test_stale_save_is_409_and_says_what_changed(api, alice):
     tab_one, tab_two = api(alice), api(alice)
     product = tab_one.post("products", json={"name": "first"}).json()
-    assert tab_one.patch(f"products/{product['id']}", json={"lock_version": product["lock_version"], "summary": "mine"}).status_code == 200
+    assert (
+        tab_one.patch(
+            f"products/{product['id']}", json={"lock_version": product["lock_version"], "summary": "mine"}
+        ).status_code
+        == 200
+    )
     stale = tab_two.patch(f"products/{product['id']}", json={"lock_version": product["lock_version"], "name": "theirs"})
     assert stale.status_code == 409
     errors = stale.json()["errors"]
@@ -96,9 +117,18 @@ def test_stale_save_is_409_and_says_what_changed(api, alice):
 def test_other_provider_and_buyer_get_404(api, alice, bob, bruce, ready):
     _client, product_id = ready
     bob_client = api(bob)
-    for method, path in [("get", ""), ("patch", ""), ("post", "/validate"), ("post", "/submit"), ("post", "/withdraw"),
-                         ("get", "/audit"), ("get", "/document")]:
-        response = getattr(bob_client, method)(f"products/{product_id}{path}", json={"lock_version": 1} if method == "patch" else None)
+    for method, path in [
+        ("get", ""),
+        ("patch", ""),
+        ("post", "/validate"),
+        ("post", "/submit"),
+        ("post", "/withdraw"),
+        ("get", "/audit"),
+        ("get", "/document"),
+    ]:
+        response = getattr(bob_client, method)(
+            f"products/{product_id}{path}", json={"lock_version": 1} if method == "patch" else None
+        )
         assert response.status_code == 404, (method, path)
     assert upload(bob_client, product_id, "pictures", "a.png", png_bytes()).status_code == 404
     assert product_id not in [p["id"] for p in bob_client.get("products").json()]
@@ -110,8 +140,11 @@ def test_cannot_deliver_someone_elses_image(api, alice, bob):
     bob_image = make_image(bob.organizations.get())
     response = api(alice).post("products", json={"deliveries": {"ap-guangzhou": str(bob_image.pk)}})
     assert response.status_code == 422
-    assert response.json()["errors"][0] == {"field": "deliveries.ap-guangzhou", "code": "unknown_image",
-                                            "message": "Choose one of your own images in ap-guangzhou."}
+    assert response.json()["errors"][0] == {
+        "field": "deliveries.ap-guangzhou",
+        "code": "unknown_image",
+        "message": "Choose one of your own images in ap-guangzhou.",
+    }
 
 
 def test_image_a_product_sells_cannot_be_deleted(ready, alice_image):
@@ -214,8 +247,10 @@ def test_document_downloadable_with_real_extension(ready):
 
 def test_details_are_sanitized(api, alice):
     client = api(alice)
-    details = ("## Features\n<script>alert(1)</script><img src=x onerror=alert(2)>"
-               "[click](javascript:alert(3)) <a href=\"JaVaScRiPt:alert(4)\">x</a> <p onclick=\"alert(5)\">p</p>")
+    details = (
+        "## Features\n<script>alert(1)</script><img src=x onerror=alert(2)>"
+        '[click](javascript:alert(3)) <a href="JaVaScRiPt:alert(4)">x</a> <p onclick="alert(5)">p</p>'
+    )
     html = client.post("products", json={"details": details}).json()["details_html"]
     assert "<h2>Features</h2>" in html
     for bad in ("<script", "onerror", "onclick"):
@@ -225,7 +260,9 @@ def test_details_are_sanitized(api, alice):
 
 def test_new_agreement_written_in_the_wizard(api, alice):
     client = api(alice)
-    product = client.post("products", json={"new_agreement": {"title": "Alice SLA", "body": "We answer in 1 day."}}).json()
+    product = client.post(
+        "products", json={"new_agreement": {"title": "Alice SLA", "body": "We answer in 1 day."}}
+    ).json()
     agreement = client.get(f"agreements/{product['agreement']}").json()
     assert agreement["title"] == "Alice SLA" and agreement["organization"] == "alice-images"
     bad = client.post("products", json={"new_agreement": {"title": "", "body": ""}})
@@ -235,8 +272,11 @@ def test_new_agreement_written_in_the_wizard(api, alice):
 def test_float_prices_are_refused_whole_numbers_accepted(api, alice):
     response = api(alice).post("products", json={"price_monthly": 9.99})
     assert response.status_code == 422
-    assert response.json()["errors"][0] == {"field": "price_monthly", "code": "not_decimal",
-                                            "message": "Send prices as decimal strings like \"12.50\", not as floating-point numbers."}
+    assert response.json()["errors"][0] == {
+        "field": "price_monthly",
+        "code": "not_decimal",
+        "message": 'Send prices as decimal strings like "12.50", not as floating-point numbers.',
+    }
     assert api(alice).post("products", json={"price_monthly": 99}).json()["price_monthly"] == "99.00"
 
 

@@ -14,7 +14,9 @@ def _new_product(client) -> str:
 def test_wizard_with_a_malformed_lock_version_is_a_field_error_not_a_500(web, alice):
     client = web(alice)
     pid = _new_product(client)
-    response = client.post(f"/provider/products/{pid}/edit/basic/", {"lock_version": "abc", "name": "Kept", "go": "save"})
+    response = client.post(
+        f"/provider/products/{pid}/edit/basic/", {"lock_version": "abc", "name": "Kept", "go": "save"}
+    )
     assert response.status_code == 422
     assert "lock_version" in response.context["field_errors"]
     assert Revision.objects.get(product_id=pid).name == ""

@@ -12,7 +12,9 @@ def codes(violations, field_prefix=""):
     return {(v.field, v.code) for v in violations if v.field.startswith(field_prefix)}
 
 
-@pytest.mark.parametrize("name,ok", [("a" * 80, True), ("a" * 81, False), ("镜" * 80, True), ("镜" * 81, False), ("", False), ("   ", False)])
+@pytest.mark.parametrize(
+    "name,ok", [("a" * 80, True), ("a" * 81, False), ("镜" * 80, True), ("镜" * 81, False), ("", False), ("   ", False)]
+)
 def test_name_counts_characters_not_bytes(name, ok):
     assert (rules.name_violations(name) == []) is ok
 
@@ -39,14 +41,29 @@ def test_tags_one_to_five_distinct_non_empty(tags, expected):
     assert codes(rules.tag_list_violations("tags", tags, label="tags", max_length=rules.TAG_MAX_LENGTH)) == expected
 
 
-@pytest.mark.parametrize("software,count_ok", [([], False), (["nginx"], True), (["a", "b", "c", "d", "e"], True), (list("abcdef"), False)])
+@pytest.mark.parametrize(
+    "software,count_ok", [([], False), (["nginx"], True), (["a", "b", "c", "d", "e"], True), (list("abcdef"), False)]
+)
 def test_integrated_software_one_to_five(software, count_ok):
     violations = rules.tag_list_violations("software", software, label="software", max_length=rules.SOFTWARE_MAX_LENGTH)
     assert (violations == []) is count_ok
 
 
-@pytest.mark.parametrize("version,ok", [("v1.0", True), ("v1", True), ("v2.3.1", True), ("v1.2.3.4", True), ("1.0", False),
-                                        ("v1.0-beta", False), ("V1.0", False), ("v1..0", False), ("", False), ("v1.2.3.4.5", False)])
+@pytest.mark.parametrize(
+    "version,ok",
+    [
+        ("v1.0", True),
+        ("v1", True),
+        ("v2.3.1", True),
+        ("v1.2.3.4", True),
+        ("1.0", False),
+        ("v1.0-beta", False),
+        ("V1.0", False),
+        ("v1..0", False),
+        ("", False),
+        ("v1.2.3.4.5", False),
+    ],
+)
 def test_image_version_form(version, ok):
     violations = rules.version_violations(version)
     assert (violations == []) is ok
@@ -56,9 +73,19 @@ def test_image_version_form(version, ok):
 
 @pytest.mark.parametrize(
     "typed,price,code",
-    [("12.50", Decimal("12.50"), None), ("12", Decimal("12.00"), None), ("0.01", Decimal("0.01"), None),
-     ("12.505", None, "decimal_places"), ("0", None, "not_positive"), ("-1", None, "not_positive"), ("abc", None, "invalid"),
-     ("NaN", None, "invalid"), ("Infinity", None, "invalid"), (12.5, None, "not_decimal"), ("10000000.00", None, "too_high")],
+    [
+        ("12.50", Decimal("12.50"), None),
+        ("12", Decimal("12.00"), None),
+        ("0.01", Decimal("0.01"), None),
+        ("12.505", None, "decimal_places"),
+        ("0", None, "not_positive"),
+        ("-1", None, "not_positive"),
+        ("abc", None, "invalid"),
+        ("NaN", None, "invalid"),
+        ("Infinity", None, "invalid"),
+        (12.5, None, "not_decimal"),
+        ("10000000.00", None, "too_high"),
+    ],
 )
 def test_prices_are_exact_positive_two_place_decimals(typed, price, code):
     parsed, problem = rules.parse_price(typed)
@@ -90,5 +117,13 @@ def test_unknown_currency_refused():
 
 
 def test_every_field_belongs_to_a_step():
-    for field in ["name", "tags[2]", "deliveries.ap-guangzhou", "security.ap-guangzhou", "price_hourly", "pictures", "document"]:
+    for field in [
+        "name",
+        "tags[2]",
+        "deliveries.ap-guangzhou",
+        "security.ap-guangzhou",
+        "price_hourly",
+        "pictures",
+        "document",
+    ]:
         assert rules.step_of(field) != "review", field

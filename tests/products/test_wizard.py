@@ -38,7 +38,9 @@ def test_walk_leave_resume_go_back_and_submit(wizard, alice_org):
     assert post_step(client, pid, "access", {"access_type": "image"})["Location"] == step_url(pid, "category")
     assert post_step(client, pid, "category", {"category": leaf.slug})["Location"] == step_url(pid, "basic")
     # Save a half-filled step 3 and leave.
-    response = post_step(client, pid, "basic", {"name": "LAMP 环境", "tags": "web\nlamp", "software": "", "version": "1.0"}, go="save")
+    response = post_step(
+        client, pid, "basic", {"name": "LAMP 环境", "tags": "web\nlamp", "software": "", "version": "1.0"}, go="save"
+    )
     assert response["Location"] == step_url(pid, "basic")
     page = client.get(step_url(pid, "basic")).content.decode()
     assert "Image version is “v” followed by" in page and "integrated software" in page
@@ -46,8 +48,13 @@ def test_walk_leave_resume_go_back_and_submit(wizard, alice_org):
     assert client.get(f"/provider/products/{pid}/")["Location"] == step_url(pid, "basic")
     assert 'value="LAMP 环境"' in client.get(step_url(pid, "basic")).content.decode()
     # Previous step goes back to the category step and keeps everything.
-    back = post_step(client, pid, "basic", {"name": "LAMP 环境", "tags": "web\nlamp", "software": "Apache", "version": "v1.0",
-                                            "agreement": template.pk}, go="prev")
+    back = post_step(
+        client,
+        pid,
+        "basic",
+        {"name": "LAMP 环境", "tags": "web\nlamp", "software": "Apache", "version": "v1.0", "agreement": template.pk},
+        go="prev",
+    )
     assert back["Location"] == step_url(pid, "category")
     category_page = client.get(step_url(pid, "category")).content.decode()
     assert f'value="{leaf.slug}" checked' in category_page
@@ -85,8 +92,13 @@ def test_walk_leave_resume_go_back_and_submit(wizard, alice_org):
     assert Revision.objects.get(product_id=pid).name == "LAMP 环境"
     client.post(f"/provider/products/{pid}/withdraw/")
     assert Revision.objects.get(product_id=pid).status == "draft"
-    post_step(client, pid, "basic", {"name": "LAMP 环境 v2", "tags": "web", "software": "Apache", "version": "v1.1",
-                                     "agreement": template.pk}, go="save")
+    post_step(
+        client,
+        pid,
+        "basic",
+        {"name": "LAMP 环境 v2", "tags": "web", "software": "Apache", "version": "v1.1", "agreement": template.pk},
+        go="save",
+    )
     client.post(f"/provider/products/{pid}/submit/")
     assert Revision.objects.get(product_id=pid).status == "in_review"
 
@@ -103,7 +115,13 @@ def test_progress_bar_marks_complete_steps(wizard):
 def test_rules_reported_on_the_page_keep_the_input(wizard):
     client, pid = wizard
     long_name = "镜" * 81
-    post_step(client, pid, "basic", {"name": long_name, "tags": "a\nb\nc\nd\ne\nf", "software": "x", "version": "v1"}, go="save")
+    post_step(
+        client,
+        pid,
+        "basic",
+        {"name": long_name, "tags": "a\nb\nc\nd\ne\nf", "software": "x", "version": "v1"},
+        go="save",
+    )
     page = client.get(step_url(pid, "basic")).content.decode()
     assert "Product name is at most 80 characters; it has 81." in page
     assert "At most 5 tags; there are 6." in page
@@ -114,8 +132,13 @@ def test_stale_tab_gets_409_with_changes_and_keeps_its_input(web, alice, wizard)
     client, pid = wizard
     stale_lock = lock(pid)
     other_tab = web(alice)
-    other_tab.post(step_url(pid, "content"), {"lock_version": stale_lock, "go": "save", "summary": "from the other tab", "details": ""})
-    response = client.post(step_url(pid, "content"), {"lock_version": stale_lock, "go": "save", "summary": "mine", "details": "mine too"})
+    other_tab.post(
+        step_url(pid, "content"),
+        {"lock_version": stale_lock, "go": "save", "summary": "from the other tab", "details": ""},
+    )
+    response = client.post(
+        step_url(pid, "content"), {"lock_version": stale_lock, "go": "save", "summary": "mine", "details": "mine too"}
+    )
     assert response.status_code == 409
     page = response.content.decode()
     assert "summary" in page and "Changed by alice" in page
@@ -142,6 +165,12 @@ def test_picture_errors_shown_next_to_pictures(wizard):
 
 def test_review_step_shows_prereview_warnings(api, alice, wizard):
     client, pid = wizard
-    post_step(client, pid, "basic", {"name": "全网第一的 LAMP 镜像", "tags": "web", "software": "Apache", "version": "v1.0"}, go="save")
+    post_step(
+        client,
+        pid,
+        "basic",
+        {"name": "全网第一的 LAMP 镜像", "tags": "web", "software": "Apache", "version": "v1.0"},
+        go="save",
+    )
     page = client.get(step_url(pid, "review")).content.decode()
     assert "全网第一" in page and "banner warn" in page

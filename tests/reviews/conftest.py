@@ -8,8 +8,9 @@ from tests.products.conftest import PDF_BYTES, complete_fields, make_image, png_
 def submitted_product(client, image) -> str:
     product = client.post("products", json=complete_fields(image)).json()
     for kind, name, data in (("pictures", "a.png", png_bytes()), ("document", "guide.pdf", PDF_BYTES)):
-        response = client.client.post(f"/api/v1/products/{product['id']}/{kind}", {"file": SimpleUploadedFile(name, data)},
-                                      headers=client.headers)
+        response = client.client.post(
+            f"/api/v1/products/{product['id']}/{kind}", {"file": SimpleUploadedFile(name, data)}, headers=client.headers
+        )
         assert response.status_code == 201, response.json()
     assert client.post(f"products/{product['id']}/submit").status_code == 200
     return product["id"]

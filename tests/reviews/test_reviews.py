@@ -26,7 +26,12 @@ def test_only_operators_reach_the_review_api(api, alice, bruce, submission):
 def test_queue_lists_submission_with_due_wording(api, olivia, submission):
     _client, pid, rid = submission
     (row,) = api(olivia).get("reviews").json()
-    assert row["id"] == rid and row["product"] == pid and row["due"] == "due in 7 business days" and row["claimed_by"] is None
+    assert (
+        row["id"] == rid
+        and row["product"] == pid
+        and row["due"] == "due in 7 business days"
+        and row["claimed_by"] is None
+    )
     assert Notification.objects.filter(user=olivia, event="review.submitted").exists()
 
 
@@ -39,7 +44,9 @@ def test_queue_orders_by_due_date_overdue_first(api, alice, olivia, submission):
     from tests.products.conftest import make_image
     from tests.reviews.conftest import submitted_product
 
-    second = Revision.objects.get(product_id=submitted_product(client, make_image(alice.organizations.get(), name="second")))
+    second = Revision.objects.get(
+        product_id=submitted_product(client, make_image(alice.organizations.get(), name="second"))
+    )
     Revision.objects.filter(pk=second.pk).update(due_at=timezone.now() - timedelta(days=10))
     rows = api(olivia).get("reviews").json()
     assert [r["id"] for r in rows] == [second.pk, rid]
@@ -95,8 +102,10 @@ def test_reject_with_reasons_shown_to_provider_then_fix_resubmit_approve(api, we
     client, pid, rid = submission
     operator = api(olivia)
     operator.post(f"reviews/{rid}/claim")
-    rejected = operator.post(f"reviews/{rid}/reject", json={"reasons": {"name": "Remove 'best' from the name.",
-                                                                         "pictures": "The picture is plain white."}})
+    rejected = operator.post(
+        f"reviews/{rid}/reject",
+        json={"reasons": {"name": "Remove 'best' from the name.", "pictures": "The picture is plain white."}},
+    )
     assert rejected.json()["status"] == "rejected"
     product = client.get(f"products/{pid}").json()
     assert product["status"] == "rejected" and product["rejection_reasons"]["name"] == "Remove 'best' from the name."
@@ -178,7 +187,9 @@ def test_delist_by_provider_and_by_operator_and_relist_through_review(api, alice
     new_rid = Revision.objects.get(product_id=pid, number=2).pk
     api(olivia).post(f"reviews/{new_rid}/approve", json=FULL_CHECKLIST)
     assert Revision.objects.get(pk=new_rid).status == "listed"
-    assert api(olivia).post(f"products/{pid}/delist", json={"reason": "Vulnerable image"}).json()["status"] == "delisted"
+    assert (
+        api(olivia).post(f"products/{pid}/delist", json={"reason": "Vulnerable image"}).json()["status"] == "delisted"
+    )
     assert Revision.objects.get(pk=new_rid).status == "delisted"
 
 
@@ -192,7 +203,14 @@ def test_review_page_shows_everything_and_web_decisions(web, olivia, submission)
     _client, pid, rid = submission
     client = web(olivia)
     page = client.get(f"/operator/reviews/{rid}/").content.decode()
-    for text in ("Seed rules", "Pre-review", "Host security scans", "Integrated software cross-check", "As buyers will see it", "Checklist"):
+    for text in (
+        "Seed rules",
+        "Pre-review",
+        "Host security scans",
+        "Integrated software cross-check",
+        "As buyers will see it",
+        "Checklist",
+    ):
         assert text in page
     # Approving without the full checklist is refused.
     client.post(f"/operator/reviews/{rid}/approve/", {"check-content": "on"})

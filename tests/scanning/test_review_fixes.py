@@ -34,8 +34,9 @@ STUB_CHILD = textwrap.dedent("""
 
 class StubScanner(ScannerProcess):
     def _start(self):
-        return subprocess.Popen([sys.executable, "-c", STUB_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, "-c", STUB_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
 
 
 def test_a_garbled_reply_fails_that_scan_and_the_next_job_gets_its_own_answer():
@@ -73,22 +74,46 @@ def test_engine_output_on_stdout_does_not_corrupt_the_protocol():
         engine.scan_image = scan_image
         runner._serve()
     """)
-    done = subprocess.run([sys.executable, "-c", child], input=b'{"path": "a", "format": "raw"}\n', capture_output=True,
-                          cwd=ROOT, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        input=b'{"path": "a", "format": "raw"}\n',
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     first = done.stdout.splitlines()[0]
     assert json.loads(first) == {"ok": True, "result": {"path": "a"}, "sbom": {}}
 
 
 def _image(alice) -> Image:
-    return Image.objects.create(organization=alice.organizations.get(), region_id=1, name="direct", disk_format="raw",
-                                status="available", stored_size=1)
+    return Image.objects.create(
+        organization=alice.organizations.get(),
+        region_id=1,
+        name="direct",
+        disk_format="raw",
+        status="available",
+        stored_size=1,
+    )
 
 
 def _result(path: str, **extra) -> dict:
-    finding = {"check_id": "hygiene.history", "family": "hygiene", "severity": "medium", "title": "history",
-               "evidence": [{"path": path, "line": None, "text": ""}], "fix": "remove it", "data": {}}
-    return {"os": {"family": "debian", "distro": "debian", "version": "12"}, "packages": [], "findings": [finding],
-            "incomplete": [], **extra}
+    finding = {
+        "check_id": "hygiene.history",
+        "family": "hygiene",
+        "severity": "medium",
+        "title": "history",
+        "evidence": [{"path": path, "line": None, "text": ""}],
+        "fix": "remove it",
+        "data": {},
+    }
+    return {
+        "os": {"family": "debian", "distro": "debian", "version": "12"},
+        "packages": [],
+        "findings": [finding],
+        "incomplete": [],
+        **extra,
+    }
 
 
 def test_an_exception_granted_from_the_report_covers_a_finding_with_a_long_path(alice, olivia, db, settings):
@@ -98,8 +123,14 @@ def test_an_exception_granted_from_the_report_covers_a_finding_with_a_long_path(
     finding = scan.findings.get()
     assert finding.blocking
     # The report's form posts the finding's stored key.
-    exception_grant(actor=olivia, image=image, check_id=finding.check_id, key=finding.key, justification="ok",
-                    expires_at=timezone.localdate() + timedelta(days=30))
+    exception_grant(
+        actor=olivia,
+        image=image,
+        check_id=finding.check_id,
+        key=finding.key,
+        justification="ok",
+        expires_at=timezone.localdate() + timedelta(days=30),
+    )
     rescan = scan_record(scan=Scan.objects.create(image=image, status="running"), result=_result(long_path))
     finding = rescan.findings.get()
     assert not finding.blocking and finding.excepted_by is not None
@@ -109,10 +140,21 @@ def test_an_expired_exception_is_not_shown_as_the_one_that_excepts_a_finding(ali
     from shelf.scanning.models import FindingException
 
     image = _image(alice)
-    old = FindingException.objects.create(image=image, check_id="hygiene.history", key="/root/.bash_history",
-                                          justification="old", expires_at=timezone.localdate() - timedelta(days=1))
-    current = exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
-                              justification="new", expires_at=timezone.localdate() + timedelta(days=30))
+    old = FindingException.objects.create(
+        image=image,
+        check_id="hygiene.history",
+        key="/root/.bash_history",
+        justification="old",
+        expires_at=timezone.localdate() - timedelta(days=1),
+    )
+    current = exception_grant(
+        actor=olivia,
+        image=image,
+        check_id="hygiene.history",
+        key="/root/.bash_history",
+        justification="new",
+        expires_at=timezone.localdate() + timedelta(days=30),
+    )
     FindingException.objects.filter(pk=old.pk).update(created_at=current.created_at - timedelta(days=30))
     scan = scan_record(scan=Scan.objects.create(image=image, status="running"), result=_result("/root/.bash_history"))
     assert scan.findings.get().excepted_by_id == current.pk
@@ -122,14 +164,24 @@ def test_too_long_exception_fields_are_violations_not_database_errors(alice, oli
     from shelf.errors import RuleViolations
 
     with pytest.raises(RuleViolations) as caught:
-        exception_grant(actor=olivia, image=_image(alice), check_id="c" * 81, key="k" * 301, justification="x",
-                        expires_at=timezone.localdate() + timedelta(days=3))
+        exception_grant(
+            actor=olivia,
+            image=_image(alice),
+            check_id="c" * 81,
+            key="k" * 301,
+            justification="x",
+            expires_at=timezone.localdate() + timedelta(days=3),
+        )
     assert {v.field for v in caught.value.violations} == {"check_id", "key"}
 
 
 def test_an_image_whose_packages_could_not_be_listed_is_not_passed(alice, db):
-    result = {"os": {"family": "arch", "distro": "arch", "version": "", "pretty_name": "Arch Linux"}, "packages": [],
-              "findings": [], "incomplete": []}
+    result = {
+        "os": {"family": "arch", "distro": "arch", "version": "", "pretty_name": "Arch Linux"},
+        "packages": [],
+        "findings": [],
+        "incomplete": [],
+    }
     scan = scan_record(scan=Scan.objects.create(image=_image(alice), status="running"), result=result)
     assert scan.verdict == "incomplete"
     assert any("package" in reason for reason in scan.incomplete)

@@ -22,18 +22,31 @@ if tools_missing():
     pytest.skip("image tools missing", allow_module_level=True)
 
 GLIBC_RECORD = {
-    "schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-0001", "modified": "2026-11-01T00:00:00Z",
-    "summary": "glibc: heap overflow in a test", "aliases": ["CVE-2099-0001"],
-    "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]}],
-                  "ecosystem_specific": {"urgency": "high"}}],
+    "schema_version": "1.6.0",
+    "id": "DEBIAN-CVE-2099-0001",
+    "modified": "2026-11-01T00:00:00Z",
+    "summary": "glibc: heap overflow in a test",
+    "aliases": ["CVE-2099-0001"],
+    "affected": [
+        {
+            "package": {"ecosystem": "Debian:12", "name": "glibc"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]}],
+            "ecosystem_specific": {"urgency": "high"},
+        }
+    ],
 }
 
 
 UNRELATED_DEBIAN_RECORD = {
-    "schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-9999", "modified": "2026-11-01T00:00:00Z",
-    "affected": [{"package": {"ecosystem": "Debian:12", "name": "not-installed-anywhere"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-1"}]}]}],
+    "schema_version": "1.6.0",
+    "id": "DEBIAN-CVE-2099-9999",
+    "modified": "2026-11-01T00:00:00Z",
+    "affected": [
+        {
+            "package": {"ecosystem": "Debian:12", "name": "not-installed-anywhere"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-1"}]}],
+        }
+    ],
 }
 
 
@@ -56,18 +69,26 @@ def disks(tmp_path_factory):
 
 def import_image(api_client, path: Path, name: str, capture) -> dict:
     data = path.read_bytes()
-    image = api_client.post("images", json={"name": name, "region": "ap-guangzhou", "format": "raw", "size": len(data)}).json()
+    image = api_client.post(
+        "images", json={"name": name, "region": "ap-guangzhou", "format": "raw", "size": len(data)}
+    ).json()
     url = image["upload"]["url"]
     with capture(execute=True):
-        response = api_client.client.put(url, data=data, content_type="application/octet-stream",
-                                         headers={**api_client.headers, "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"})
+        response = api_client.client.put(
+            url,
+            data=data,
+            content_type="application/octet-stream",
+            headers={**api_client.headers, "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"},
+        )
         assert response.status_code == 200, response.json()
         response = api_client.post(f"{url}/complete", json={"sha256": hashlib.sha256(data).hexdigest()})
         assert response.status_code == 200, response.json()
     return api_client.get(f"images/{image['id']}").json()
 
 
-def test_clean_image_is_scanned_automatically_and_passes(debian_vulndb, api, alice, disks, django_capture_on_commit_callbacks):
+def test_clean_image_is_scanned_automatically_and_passes(
+    debian_vulndb, api, alice, disks, django_capture_on_commit_callbacks
+):
     client = api(alice)
     image = import_image(client, disks["clean"], "clean", django_capture_on_commit_callbacks)
     assert image["status"] == "available"
@@ -92,7 +113,9 @@ def test_planted_problem_fails_with_evidence_and_fix(api, alice, disks, django_c
     assert "/root/.bash_history" in page and "blocks listing" in page and "How to fix" in page
 
 
-def test_vulnerability_seen_only_through_the_source_package(api, alice, disks, django_capture_on_commit_callbacks, tmp_path):
+def test_vulnerability_seen_only_through_the_source_package(
+    api, alice, disks, django_capture_on_commit_callbacks, tmp_path
+):
     (tmp_path / "glibc.json").write_text(json.dumps(GLIBC_RECORD))
     call_command("vulndb_import", str(tmp_path), "--no-rescan", verbosity=0)
     client = api(alice)
@@ -133,11 +156,21 @@ def test_vulndb_import_is_incremental_and_idempotent(tmp_path, db):
     assert VulnRecord.objects.get().data["summary"] == "updated"
 
 
-def test_exception_turns_the_verdict_and_is_audited(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks):
+def test_exception_turns_the_verdict_and_is_audited(
+    debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks
+):
     client = api(alice)
-    image = Image.objects.get(pk=import_image(client, disks["dirty"], "excepted", django_capture_on_commit_callbacks)["id"])
-    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
-                    justification="Demo image, history is part of the tutorial.", expires_at=timezone.localdate() + timedelta(days=30))
+    image = Image.objects.get(
+        pk=import_image(client, disks["dirty"], "excepted", django_capture_on_commit_callbacks)["id"]
+    )
+    exception_grant(
+        actor=olivia,
+        image=image,
+        check_id="hygiene.history",
+        key="/root/.bash_history",
+        justification="Demo image, history is part of the tutorial.",
+        expires_at=timezone.localdate() + timedelta(days=30),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         scan_request(image=image, actor=alice)
     latest = client.get(f"images/{image.pk}/scans/latest").json()
@@ -151,12 +184,22 @@ def test_exception_turns_the_verdict_and_is_audited(debian_vulndb, api, alice, o
     assert AuditEvent.objects.for_object(image).filter(action="scan.exception_grant", actor=olivia).exists()
 
 
-def test_verdict_change_notifies_the_provider(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks):
+def test_verdict_change_notifies_the_provider(
+    debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks
+):
     client = api(alice)
-    image = Image.objects.get(pk=import_image(client, disks["dirty"], "notify", django_capture_on_commit_callbacks)["id"])
+    image = Image.objects.get(
+        pk=import_image(client, disks["dirty"], "notify", django_capture_on_commit_callbacks)["id"]
+    )
     assert not Notification.objects.filter(user=alice).exists()
-    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
-                    justification="ok", expires_at=timezone.localdate() + timedelta(days=1))
+    exception_grant(
+        actor=olivia,
+        image=image,
+        check_id="hygiene.history",
+        key="/root/.bash_history",
+        justification="ok",
+        expires_at=timezone.localdate() + timedelta(days=1),
+    )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         scan_request(image=image, actor=alice)
@@ -165,7 +208,9 @@ def test_verdict_change_notifies_the_provider(debian_vulndb, api, alice, olivia,
     assert mail.outbox and "alice@example.com" in mail.outbox[0].to
 
 
-def test_scanner_crash_is_error_after_one_retry_never_passed(alice_image_available, db, django_capture_on_commit_callbacks):
+def test_scanner_crash_is_error_after_one_retry_never_passed(
+    alice_image_available, db, django_capture_on_commit_callbacks
+):
     image = alice_image_available
     starving = ScannerProcess(memory_limit=24 * 1024 * 1024, cpu_limit=30)  # too little memory to load the engine
     scan = Scan.objects.create(image=image)
@@ -201,33 +246,57 @@ def alice_image_available(alice, disks, settings):
     """An available image whose bytes are in storage, without going through the upload."""
     from shelf.storage import get_storage
 
-    image = Image.objects.create(organization=alice.organizations.get(), region_id=1, name="direct", disk_format="raw",
-                                 status="available", stored_size=disks["clean"].stat().st_size)
+    image = Image.objects.create(
+        organization=alice.organizations.get(),
+        region_id=1,
+        name="direct",
+        disk_format="raw",
+        status="available",
+        stored_size=disks["clean"].stat().st_size,
+    )
     get_storage().write(image.storage_key, iter([disks["clean"].read_bytes()]))
     return image
 
 
-def test_verdict_change_sends_a_signed_webhook_event(debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks, settings):
+def test_verdict_change_sends_a_signed_webhook_event(
+    debian_vulndb, api, alice, olivia, disks, django_capture_on_commit_callbacks, settings
+):
     from shelf.webhooks.models import Delivery, Webhook
 
     settings.SHELF_WEBHOOK_ALLOW_HTTP = True
     organization = alice.organizations.get()
-    Webhook.objects.create(organization=organization, url="http://127.0.0.1:9/hook", secret="whsec_test", created_by=alice)
+    Webhook.objects.create(
+        organization=organization, url="http://127.0.0.1:9/hook", secret="whsec_test", created_by=alice
+    )
     client = api(alice)
-    image = Image.objects.get(pk=import_image(client, disks["dirty"], "hooked", django_capture_on_commit_callbacks)["id"])
-    exception_grant(actor=olivia, image=image, check_id="hygiene.history", key="/root/.bash_history",
-                    justification="ok", expires_at=timezone.localdate() + timedelta(days=1))
+    image = Image.objects.get(
+        pk=import_image(client, disks["dirty"], "hooked", django_capture_on_commit_callbacks)["id"]
+    )
+    exception_grant(
+        actor=olivia,
+        image=image,
+        check_id="hygiene.history",
+        key="/root/.bash_history",
+        justification="ok",
+        expires_at=timezone.localdate() + timedelta(days=1),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         scan_request(image=image, actor=alice)
     delivery = Delivery.objects.get(event="scan.verdict_changed")
     assert delivery.payload["data"]["verdict"] == "passed" and delivery.payload["data"]["previous_verdict"] == "failed"
 
 
-def test_scan_left_running_by_a_dead_worker_is_requeued(debian_vulndb, alice_image_available, settings, django_capture_on_commit_callbacks):
+def test_scan_left_running_by_a_dead_worker_is_requeued(
+    debian_vulndb, alice_image_available, settings, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
 
-    scan = Scan.objects.create(image=alice_image_available, status="running", attempts=1,
-                               started_at=timezone.now() - timedelta(seconds=2 * settings.SHELF_SCAN_TIMEOUT + 120))
+    scan = Scan.objects.create(
+        image=alice_image_available,
+        status="running",
+        attempts=1,
+        started_at=timezone.now() - timedelta(seconds=2 * settings.SHELF_SCAN_TIMEOUT + 120),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         call_command("housekeeping", verbosity=0)
     scan.refresh_from_db()
@@ -265,7 +334,9 @@ def test_vulndb_fetched_from_a_url_on_schedule(tmp_path, settings, db, django_ca
         server.server_close()
 
 
-def test_no_vulnerability_data_for_the_distribution_is_incomplete(api, alice, disks, django_capture_on_commit_callbacks, olivia):
+def test_no_vulnerability_data_for_the_distribution_is_incomplete(
+    api, alice, disks, django_capture_on_commit_callbacks, olivia
+):
     from shelf.scanning.services import policy_update
 
     client = api(alice)
@@ -275,8 +346,13 @@ def test_no_vulnerability_data_for_the_distribution_is_incomplete(api, alice, di
     assert report["verdict"] == "incomplete"
     assert any("No vulnerability data for Debian:12" in reason for reason in report["incomplete"])
     # An operator may decide otherwise, explicitly; the next scan then passes.
-    policy_update(actor=olivia, fail_checks=["accounts.*"], fail_vuln_severities=["critical", "high"],
-                  fail_unfixed_vulns=False, require_vulndb=False)
+    policy_update(
+        actor=olivia,
+        fail_checks=["accounts.*"],
+        fail_vuln_severities=["critical", "high"],
+        fail_unfixed_vulns=False,
+        require_vulndb=False,
+    )
     with django_capture_on_commit_callbacks(execute=True):
         scan_request(image=Image.objects.get(pk=image["id"]), actor=alice)
     assert client.get(f"images/{image['id']}/scans/latest").json()["verdict"] == "passed"
@@ -303,12 +379,18 @@ def test_wizard_gate_blocks_the_scanned_bad_image_and_accepts_the_clean_one(
         image = Image.objects.get(pk=import_image(client, disks[name], name, django_capture_on_commit_callbacks)["id"])
         product = client.post("products", json=complete_fields(image)).json()
         for kind, filename, data in (("pictures", "a.png", png_bytes()), ("document", "guide.pdf", PDF_BYTES)):
-            client.client.post(f"/api/v1/products/{product['id']}/{kind}", {"file": SimpleUploadedFile(filename, data)},
-                               headers=client.headers)
+            client.client.post(
+                f"/api/v1/products/{product['id']}/{kind}",
+                {"file": SimpleUploadedFile(filename, data)},
+                headers=client.headers,
+            )
         results[name] = client.post(f"products/{product['id']}/submit")
     assert results["clean"].status_code == 200 and results["clean"].json()["status"] == "in_review"
     assert results["dirty"].status_code == 422
-    assert results["dirty"].json()["errors"] == [{
-        "field": "security.ap-guangzhou", "code": "scan_failed",
-        "message": "The latest scan of image “dirty” (ap-guangzhou) did not pass (failed): fix the findings in the report and rescan.",
-    }]
+    assert results["dirty"].json()["errors"] == [
+        {
+            "field": "security.ap-guangzhou",
+            "code": "scan_failed",
+            "message": "The latest scan of image “dirty” (ap-guangzhou) did not pass (failed): fix the findings in the report and rescan.",
+        }
+    ]

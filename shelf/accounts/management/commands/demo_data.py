@@ -31,8 +31,10 @@ class Command(BaseCommand):
         if policy.updated_by_id is None and policy.require_vulndb:
             policy.require_vulndb = False
             policy.save(update_fields=["require_vulndb", "updated_at"])
-            self.stdout.write("Demo scan policy: images may pass without vulnerability data "
-                              "(operators can require it again under Scan policy; import OSV data with vulndb_import).")
+            self.stdout.write(
+                "Demo scan policy: images may pass without vulnerability data "
+                "(operators can require it again under Scan policy; import OSV data with vulndb_import)."
+            )
 
     def _ensure_demo_users(self):
         # The demo password is weaker than the policy allows, so it is set directly after creation.

@@ -41,5 +41,7 @@ class Command(BaseCommand):
             VulnDbImport.objects.create(source=url[:500])
             import_vulndb.enqueue(url)
         if images["requeued"] or images["expired"] or scans or sent:
-            self.stdout.write(f"requeued images {len(images['requeued'])}, expired uploads {len(images['expired'])}, "
-                              f"requeued scans {len(scans)}, webhook deliveries {len(sent)}")
+            self.stdout.write(
+                f"requeued images {len(images['requeued'])}, expired uploads {len(images['expired'])}, "
+                f"requeued scans {len(scans)}, webhook deliveries {len(sent)}"
+            )

@@ -5,7 +5,9 @@ from shelf.scanning.vulndb import vulndb_import
 
 
 class Command(BaseCommand):
-    help = "Load OSV vulnerability records from a directory, a JSON file or an OSV zip archive (incremental, idempotent)."
+    help = (
+        "Load OSV vulnerability records from a directory, a JSON file or an OSV zip archive (incremental, idempotent)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path")
@@ -13,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, no_rescan, **options):
         run = vulndb_import(path)
-        self.stdout.write(f"Imported {path}: {run.added} added, {run.updated} updated, {run.unchanged} unchanged, {len(run.errors)} skipped.")
+        self.stdout.write(
+            f"Imported {path}: {run.added} added, {run.updated} updated, {run.unchanged} unchanged, {len(run.errors)} skipped."
+        )
         for error in run.errors[:20]:
             self.stderr.write(f"  skipped {error['source']}: {error['reason']}")
         if (run.added or run.updated) and not no_rescan:
