@@ -47,8 +47,12 @@ run: system-deps demo
 test: system-deps venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff (lint and format), the import-linter contracts in pyproject.toml (layer order, Django-free scan engine),
+# migrations up to date.
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: system-deps venv

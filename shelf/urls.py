@@ -8,7 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("shelf.accounts.urls")),
-    path("provider/images/", include("shelf.images.urls")),
+    path("provider/images/", include("shelf.scanning.image_urls")),
     path("provider/products/", include("shelf.products.urls")),
     path("provider/webhooks/", include("shelf.webhooks.urls")),
     path("operator/prereview-words/", include("shelf.prereview.urls")),

@@ -9,8 +9,8 @@ from shelf.accounts.forms import BuyerSignupForm, ProviderSignupForm, TokenForm
 from shelf.accounts.selectors import organizations_for, tokens_for
 from shelf.accounts.services import buyer_signup, provider_signup, token_create, token_revoke
 from shelf.audit.models import AuditEvent
-from shelf.console.forms import add_violations
 from shelf.errors import RuleViolations
+from shelf.forms import add_violations
 
 
 def _signup(request, form_class, service, template):

@@ -13,8 +13,8 @@ from shelf.catalog.forms import AgreementForm, CategoryForm, RegionForm, Templat
 from shelf.catalog.models import Agreement, Category, Region
 from shelf.catalog.selectors import agreements_for
 from shelf.catalog.services import agreement_create, agreement_update, category_save, region_save
-from shelf.console.forms import add_violations
 from shelf.errors import RuleViolations
+from shelf.forms import add_violations
 
 HOME_BY_KIND = {"provider": "console:provider_home", "operator": "console:operator_home", "buyer": "console:buyer_home"}
 

@@ -1,10 +1,14 @@
 """Reads of products, filtered by who may see them. A provider sees its organisations' products only."""
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shelf.accounts.models import User
 from shelf.accounts.selectors import organizations_for
 from shelf.products.models import Product, Revision
+from shelf.workdays import business_days_between
 
 
 def products_for(user: User) -> QuerySet[Product]:
@@ -46,3 +50,22 @@ def product_list_for(user: User, *, status: str | None = None) -> list[tuple[Pro
     if status:
         rows = [(p, r) for p, r in rows if r.status == status]
     return rows
+
+
+def business_days_left(revision: Revision, today=None) -> int | None:
+    if revision.due_at is None:
+        return None
+    today = today or timezone.localdate()
+    return business_days_between(today, timezone.localtime(revision.due_at).date())
+
+
+def due_label(revision: Revision, today=None) -> str:
+    """“due in N business days”, “due today” or “overdue by N business days”."""
+    left = business_days_left(revision, today)
+    if left is None:
+        return ""
+    if left > 0:
+        return ngettext("due in %(n)d business day", "due in %(n)d business days", left) % {"n": left}
+    if left == 0:
+        return _("due today")
+    return ngettext("overdue by %(n)d business day", "overdue by %(n)d business days", -left) % {"n": -left}

@@ -23,6 +23,7 @@ from shelf.images.models import Image
 from shelf.products import media, rules
 from shelf.products.details import render_details
 from shelf.products.models import Delivery, Document, Picture, Product, Revision
+from shelf.products.signals import revision_left_review
 from shelf.storage import get_storage
 from shelf.workdays import add_business_days
 
@@ -51,6 +52,8 @@ def revision_set_status(
         reason=reason,
         data={"revision": revision.number, "fields": ["status"], "lock_version": revision.lock_version, **(data or {})},
     )
+    if previous == Revision.Status.IN_REVIEW and to != Revision.Status.IN_REVIEW:
+        revision_left_review.send(sender=Revision, revision=revision)
 
 
 @transaction.atomic
@@ -526,9 +529,6 @@ def product_withdraw(*, actor: User, revision: Revision, reason: str = "") -> Re
         )
     revision.submitted_at = revision.due_at = None
     revision_set_status(revision, actor=actor, to=Revision.Status.DRAFT, action="product.withdraw", reason=reason)
-    from shelf.reviews.models import Claim
-
-    Claim.objects.filter(revision=revision).delete()  # withdrawing releases any operator's claim
     return revision
 
 

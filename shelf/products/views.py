@@ -15,7 +15,7 @@ from shelf.errors import Conflict, RuleViolations, TooLarge
 from shelf.images.models import Image
 from shelf.products import rules
 from shelf.products.models import Revision
-from shelf.products.selectors import product_list_for, products_for, working_revision
+from shelf.products.selectors import due_label, product_list_for, products_for, working_revision
 from shelf.products.services import (
     StaleDraft,
     document_set,
@@ -28,6 +28,7 @@ from shelf.products.services import (
     product_submit,
     product_withdraw,
 )
+from shelf.products.signals import revision_review_panels
 from shelf.scanning.selectors import latest_scan
 from shelf.uploads import uploaded_file
 
@@ -39,8 +40,6 @@ def _own(request, product_id):
 
 @provider_required
 def product_list(request):
-    from shelf.reviews.selectors import due_label
-
     status = request.GET.get("status") or None
     rows = product_list_for(request.user, status=status)
     for _product, revision in rows:
@@ -125,7 +124,11 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "content":
         return {"pictures_max": rules.PICTURES_MAX}
     if step == "review":
-        return {"audit_events": AuditEvent.objects.for_object(revision.product)[:20]}
+        panels = revision_review_panels.send(sender=Revision, revision=revision)
+        return {
+            "audit_events": AuditEvent.objects.for_object(revision.product)[:20],
+            "review_panels": [html for _receiver, html in panels if html],
+        }
     return {}
 
 

@@ -7,7 +7,8 @@ from ninja import Router, Schema
 
 from shelf.accounts.access import require_operator
 from shelf.products.models import Revision
-from shelf.reviews.selectors import business_days_left, due_label, review_queue
+from shelf.products.selectors import business_days_left, due_label
+from shelf.reviews.selectors import review_queue
 from shelf.reviews.services import review_approve, review_claim, review_reject, review_release
 
 router = Router(tags=["reviews"])

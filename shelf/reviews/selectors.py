@@ -4,12 +4,10 @@ from statistics import median
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from shelf.products.models import Revision
+from shelf.products.selectors import business_days_left
 from shelf.reviews.models import Decision
-from shelf.workdays import business_days_between
 
 
 def review_queue(*, category: str | None = None, provider: str | None = None) -> QuerySet[Revision]:
@@ -24,25 +22,6 @@ def review_queue(*, category: str | None = None, provider: str | None = None) ->
     if provider:
         revisions = revisions.filter(product__organization__slug=provider)
     return revisions
-
-
-def business_days_left(revision: Revision, today=None) -> int | None:
-    if revision.due_at is None:
-        return None
-    today = today or timezone.localdate()
-    return business_days_between(today, timezone.localtime(revision.due_at).date())
-
-
-def due_label(revision: Revision, today=None) -> str:
-    """“due in N business days”, “due today” or “overdue by N business days”."""
-    left = business_days_left(revision, today)
-    if left is None:
-        return ""
-    if left > 0:
-        return ngettext("due in %(n)d business day", "due in %(n)d business days", left) % {"n": left}
-    if left == 0:
-        return _("due today")
-    return ngettext("overdue by %(n)d business day", "overdue by %(n)d business days", -left) % {"n": -left}
 
 
 def _percentile(values: list[int], fraction: float) -> float | None:

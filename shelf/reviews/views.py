@@ -10,11 +10,13 @@ from shelf.accounts.models import Organization, User
 from shelf.audit.models import AuditEvent
 from shelf.catalog.models import Category
 from shelf.errors import Conflict, RuleViolations
+from shelf.prereview.checks import prereview
 from shelf.products import rules
 from shelf.products.models import Revision
+from shelf.products.selectors import business_days_left, due_label
 from shelf.products.services import product_delist
 from shelf.reviews import crosscheck as software
-from shelf.reviews.selectors import business_days_left, due_label, review_metrics, review_queue
+from shelf.reviews.selectors import review_metrics, review_queue
 from shelf.reviews.services import (
     CHECKLIST,
     REJECTABLE_FIELDS,
@@ -66,12 +68,7 @@ def _review_context(revision: Revision) -> dict:
                 "exceptions": FindingException.objects.filter(image=delivery.image, revoked_at__isnull=True),
             }
         )
-    try:
-        from shelf.prereview.checks import prereview
-    except ImportError:  # the pre-review app is optional in a slimmed deployment
-        hits = []
-    else:
-        hits = prereview(revision)
+    hits = prereview(revision)
     return {
         "revision": revision,
         "product": revision.product,

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import date
 
 from django.contrib import messages
@@ -6,11 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shelf.accounts.access import operator_required
+from shelf.accounts.access import operator_required, provider_required
+from shelf.audit.models import AuditEvent
+from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations
-from shelf.images.selectors import images_for
+from shelf.images.selectors import images_for, images_owned_by
 from shelf.scanning.models import FindingException, Scan, ScanPolicy, YaraRuleSet
-from shelf.scanning.selectors import findings_by_severity, scans_for, scans_of
+from shelf.scanning.selectors import findings_by_severity, latest_scan, scans_for, scans_of
 from shelf.scanning.services import exception_grant, exception_revoke, policy_update, scan_request
 from shelf.scanning.vulndb import vulndb_updated_at
 from shelf.scanning.yara_rules import yara_rule_save, yara_rule_set_active
@@ -203,3 +206,38 @@ def yara_rule_active(request, rule_set_id: int):
             request, _("Rule set “%(name)s” deactivated; scans no longer use it.") % {"name": rule_set.name}
         )
     return redirect("scanning:yara_rules")
+
+
+# The provider's image pages show each image with its latest scan, so they live here, in the layer that knows
+# both (images sits below scanning); their URLs keep the `images` namespace (shelf/scanning/image_urls.py).
+
+
+@provider_required
+def image_list(request):
+    """The provider's images grouped by region, every active region shown so empty ones invite an import."""
+    by_region = defaultdict(list)
+    images = list(images_owned_by(request.user).select_related("upload"))
+    latest = {}
+    for scan in Scan.objects.filter(image__in=images).order_by("image_id", "-created_at"):
+        latest.setdefault(scan.image_id, scan)
+    for image in images:
+        image.latest_scan = latest.get(image.pk)
+        by_region[image.region_id].append(image)
+    regions = [(region, by_region.get(region.pk, [])) for region in regions_active()]
+    return render(request, "images/list.html", {"regions": regions})
+
+
+@provider_required
+def image_detail(request, image_id):
+    image = get_object_or_404(images_owned_by(request.user), pk=image_id)
+    return render(
+        request,
+        "images/detail.html",
+        {
+            "image": image,
+            "copy_regions": regions_active().exclude(pk=image.region_id),
+            "copies": images_owned_by(request.user).filter(source_image=image),
+            "audit_events": AuditEvent.objects.for_object(image),
+            "latest_scan": latest_scan(image),
+        },
+    )

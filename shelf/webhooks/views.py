@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 from shelf.accounts.access import provider_required
 from shelf.accounts.selectors import organization_for_write, organizations_for
 from shelf.audit.models import AuditEvent
-from shelf.console.forms import add_violations
 from shelf.errors import Conflict, RuleViolations
+from shelf.forms import add_violations
 from shelf.webhooks.forms import WebhookForm
 from shelf.webhooks.selectors import deliveries_of, webhooks_for
 from shelf.webhooks.services import webhook_create, webhook_delete, webhook_rotate_secret

@@ -571,11 +571,12 @@ def test_hits_include_renders_warnings_and_the_all_clear():
     assert render_to_string("prereview/_hits.html", {}).strip() == ""
 
 
-def test_template_tag_runs_the_prereview(draft):
-    from django.template import Context, Template
+def test_wizard_review_step_panel_runs_the_prereview(draft):
+    from shelf.products.models import Revision
+    from shelf.products.signals import revision_review_panels
 
     revision = draft(summary="顶级 LAMP")
-    html = Template("{% load prereview %}{% prereview_hits revision %}").render(Context({"revision": revision}))
+    [html] = [html for _receiver, html in revision_review_panels.send(sender=Revision, revision=revision)]
     assert 'data-code="absolute_claim"' in html and "顶级 LAMP" in html
 
 
