@@ -139,6 +139,9 @@ AUTHENTICATION_BACKENDS = ["shelf.accounts.throttle.ThrottledModelBackend"]
 # Password guessing: at most this many failures per username (or per address) within the window.
 SHELF_LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("SHELF_LOGIN_MAX_FAILURES_PER_USER", "10"))
 SHELF_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("SHELF_LOGIN_MAX_FAILURES_PER_IP", "50"))
+# The header a trusted reverse proxy puts the client's address in (e.g. X-Forwarded-For); unset, the
+# connecting address counts. Never set it without such a proxy in front: clients can send any header.
+SHELF_CLIENT_IP_HEADER = os.environ.get("SHELF_CLIENT_IP_HEADER", "")
 SHELF_LOGIN_WINDOW_SECONDS = int(os.environ.get("SHELF_LOGIN_WINDOW_SECONDS", "900"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "console:home"

@@ -8,6 +8,7 @@ from shelf.accounts.models import Membership
 from shelf.accounts.schemas import LoginTokenIn, MeOut, TokenCreatedOut, TokenIn, TokenOut
 from shelf.accounts.selectors import tokens_for
 from shelf.accounts.services import token_create, token_revoke
+from shelf.accounts.throttle import throttle_message
 from shelf.errors import RuleViolations, Violation
 
 router = Router(tags=["accounts"])
@@ -42,8 +43,9 @@ def token_new(request, payload: TokenIn):
 def token_login(request, payload: LoginTokenIn):
     """Exchange a username and password for a new API token (used by `shelf login`)."""
     user = authenticate(request, username=payload.username or "", password=payload.password or "")
-    if user is None and getattr(request, "shelf_login_throttled", False):
-        raise HttpError(429, _("Too many failed sign-ins for this account. Wait 15 minutes, then try again."))
+    cause = getattr(request, "shelf_login_throttled", None)
+    if user is None and cause:
+        raise HttpError(429, throttle_message(cause))
     if user is None:
         raise RuleViolations([Violation("password", "invalid_credentials", _("Wrong username or password."))])
     token, raw = token_create(user=user, name=payload.name or "shelf CLI")

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from shelf.accounts.throttle import throttle_message
+
 
 class BuyerSignupForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
@@ -24,8 +26,7 @@ class LoginForm(AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
-            if getattr(self.request, "shelf_login_throttled", False):
-                raise forms.ValidationError(
-                    _("Too many failed sign-ins for this account. Wait 15 minutes, then try again."), code="throttled"
-                ) from None
+            cause = getattr(self.request, "shelf_login_throttled", None)
+            if cause:
+                raise forms.ValidationError(throttle_message(cause), code="throttled") from None
             raise
