@@ -92,3 +92,23 @@ def test_cloud_init_masked(image_factory):
 
     finding = only(image_factory.scan("cloud-init-masked", mask), "hygiene.cloud_init")
     assert "masked" in finding.evidence[0].text
+
+
+def test_machine_id_left_behind(image_factory):
+    def machine_ids(tree: Path) -> None:
+        (tree / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
+        (tree / "var/lib/dbus").mkdir(parents=True, exist_ok=True)
+        (tree / "var/lib/dbus/machine-id").symlink_to("/etc/machine-id")
+
+    finding = only(image_factory.scan("machine-id", machine_ids), "hygiene.machine_id")
+    assert finding.evidence[0].path == "/etc/machine-id" and finding.severity == "medium"
+    assert "01234567" in finding.evidence[0].text
+
+
+def test_machine_id_empty_or_uninitialized_is_fine(image_factory):
+    def empty(tree: Path) -> None:
+        (tree / "etc/machine-id").write_text("")
+        (tree / "var/lib/dbus").mkdir(parents=True, exist_ok=True)
+        (tree / "var/lib/dbus/machine-id").write_text("uninitialized\n")
+
+    assert "hygiene.machine_id" not in ids(image_factory.scan("machine-id-empty", empty))

@@ -142,3 +142,32 @@ def cloud_init(ctx: ScanContext) -> Iterator[Finding]:
             family="hygiene",
             data={"installed": True, "enabled": False},
         )
+
+
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+_MACHINE_ID = re.compile(rb"^[0-9a-f]{32}\s*$")
+
+
+@check("hygiene")
+def machine_id(ctx: ScanContext) -> Iterator[Finding]:
+    """A machine id left in the image is shared by every server launched from it.
+
+    systemd derives the DHCP client identity, the journal's identity and more from it, so servers would take
+    each other's leases and logs. An empty file or "uninitialized" makes systemd generate one at first boot.
+    """
+    for path in MACHINE_ID_FILES:
+        if ctx.readlink(path) is not None:
+            continue  # /var/lib/dbus/machine-id -> /etc/machine-id: judged there
+        data = ctx.read_bytes(path, 4096)
+        if not data or not _MACHINE_ID.match(data):
+            continue
+        yield Finding(
+            check_id="hygiene.machine_id",
+            severity="medium",
+            title="A machine id is left in the image: every server launched from it would share it",
+            evidence=[Evidence(path=path, line=1, text=f"{data[:8].decode()}… (32 hex digits)")],
+            fix="Empty it before making the image (`truncate -s 0 /etc/machine-id; rm -f /var/lib/dbus/machine-id`), "
+            "so systemd generates a unique one at first boot.",
+            family="hygiene",
+            data={"path": path},
+        )
