@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shelf.catalog.models import Category
+from shelf.catalog.selectors import categories_top_level
 
 
 class AgreementForm(forms.Form):
@@ -27,7 +27,7 @@ class CategoryForm(forms.Form):
     name_en = forms.CharField(label=_("English name"), required=False)
     parent = forms.ModelChoiceField(
         label=_("Parent"),
-        queryset=Category.objects.filter(parent__isnull=True),
+        queryset=categories_top_level(),
         required=False,
         empty_label=_("(top level)"),
     )

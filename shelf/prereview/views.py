@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from shelf.accounts.access import operator_required
 from shelf.errors import RuleViolations
 from shelf.prereview.models import ClaimWord
+from shelf.prereview.selectors import claim_words
 from shelf.prereview.services import word_add, word_set_active
 
 
@@ -25,14 +26,11 @@ def words(request):
             messages.success(request, _("“%(word)s” added; the next pre-review uses it.") % {"word": claim.word})
             return redirect("prereview:words")
     kind = request.GET.get("kind", "")
-    rows = ClaimWord.objects.select_related("created_by").order_by("kind", "-is_active", "word")
-    if kind in ClaimWord.Kind.values:
-        rows = rows.filter(kind=kind)
     return render(
         request,
         "prereview/words.html",
         {
-            "words": rows,
+            "words": claim_words(kind=kind),
             "kind_choices": ClaimWord.Kind.choices,
             "language_choices": ClaimWord.Language.choices,
             "current_kind": kind,
@@ -46,7 +44,7 @@ def words(request):
 @operator_required
 @require_POST
 def word_active(request, word_id: int):
-    claim = get_object_or_404(ClaimWord, pk=word_id)
+    claim = get_object_or_404(claim_words(), pk=word_id)
     active = request.POST.get("active") == "1"
     word_set_active(actor=request.user, word=claim, active=active)
     if active:

@@ -9,13 +9,21 @@ from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import provider_required
 from shelf.accounts.selectors import organization_for_write
-from shelf.audit.models import AuditEvent
+from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import agreements_for_organization, category_tree, regions_active
-from shelf.errors import Conflict, RuleViolations, TooLarge
-from shelf.images.models import Image
+from shelf.errors import RuleViolations
+from shelf.forms import ServiceError, message_error, message_field_errors
+from shelf.images.selectors import images_for_delivery
 from shelf.products import rules
 from shelf.products.models import Revision
-from shelf.products.selectors import due_label, product_list_for, products_for, working_revision
+from shelf.products.selectors import (
+    due_label,
+    product_list_for,
+    products_for,
+    revision_deliveries,
+    revision_pictures,
+    working_revision,
+)
 from shelf.products.services import (
     StaleDraft,
     document_set,
@@ -53,7 +61,7 @@ def product_new(request):
     try:
         organization = organization_for_write(request.user, request.POST.get("organization") or None)
     except RuleViolations as exc:
-        messages.error(request, exc.violations[0].message)
+        message_error(request, exc)
         return redirect("products:list")
     revision = product_create(actor=request.user, organization=organization)
     return redirect("products:step", product_id=revision.product_id, step="access")
@@ -102,17 +110,13 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "basic":
         return {"agreements": agreements_for_organization(organization)}
     if step == "delivery":
-        images = (
-            Image.objects.filter(organization=organization).exclude(status=Image.Status.FAILED).select_related("region")
-        )
-        chosen = {d.region_id: d.image_id for d in revision.deliveries.all()}
+        images = images_for_delivery(organization=organization)
+        chosen = {d.region_id: d.image_id for d in revision_deliveries(revision=revision)}
         return {
             "regions": [(r, [i for i in images if i.region_id == r.pk], chosen.get(r.pk)) for r in regions_active()]
         }
     if step == "security":
-        return {
-            "deliveries": [(d, latest_scan(d.image)) for d in revision.deliveries.select_related("image", "region")]
-        }
+        return {"deliveries": [(d, latest_scan(d.image)) for d in revision_deliveries(revision=revision)]}
     if step == "billing":
         typed = revision.price_input or {}
         return {
@@ -126,7 +130,7 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "review":
         panels = revision_review_panels.send(sender=Revision, revision=revision)
         return {
-            "audit_events": AuditEvent.objects.for_object(revision.product)[:20],
+            "audit_events": audit_events_for(target=revision.product, limit=20),
             "review_panels": [html for _receiver, html in panels if html],
         }
     return {}
@@ -195,8 +199,8 @@ def product_step(request, product_id, step: str):
         return _render_step(
             request, product, working_revision(product), step, form=request.POST, errors=exc.violations, status=422
         )
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:step", product_id=product.pk, step=step)
     if go == "save":
         messages.success(request, _("Draft saved."))
@@ -210,22 +214,14 @@ def product_resume(request, product_id):
     return redirect("products:step", product_id=product_id, step=revision.wizard_step or "access")
 
 
-def _upload_errors(request, exc) -> None:
-    if isinstance(exc, RuleViolations):
-        for violation in exc.violations:
-            messages.error(request, violation.message, extra_tags=violation.field.split(".")[0])
-    else:
-        messages.error(request, exc.message, extra_tags=exc.field or "")
-
-
 @provider_required
 @require_POST
 def picture_upload(request, product_id):
     product, revision = _own(request, product_id)
     try:
         picture_add(actor=request.user, revision=revision, fileobj=uploaded_file(request, field="pictures"))
-    except (RuleViolations, TooLarge, Conflict) as exc:
-        _upload_errors(request, exc)
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#pictures")
 
 
@@ -234,9 +230,11 @@ def picture_upload(request, product_id):
 def picture_remove(request, product_id, picture_id: int):
     product, revision = _own(request, product_id)
     try:
-        picture_delete(actor=request.user, picture=get_object_or_404(revision.pictures.all(), pk=picture_id))
-    except Conflict as exc:
-        _upload_errors(request, exc)
+        picture_delete(
+            actor=request.user, picture=get_object_or_404(revision_pictures(revision=revision), pk=picture_id)
+        )
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#pictures")
 
 
@@ -247,8 +245,8 @@ def document_upload(request, product_id):
     try:
         upload = uploaded_file(request, field="document")
         document_set(actor=request.user, revision=revision, fileobj=upload, filename=upload.name)
-    except (RuleViolations, TooLarge, Conflict) as exc:
-        _upload_errors(request, exc)
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#document")
 
 
@@ -260,8 +258,8 @@ def product_submit_view(request, product_id):
         product_submit(actor=request.user, revision=revision)
     except RuleViolations as exc:
         return _render_step(request, product, revision, "review", errors=exc.violations, status=422)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:step", product_id=product.pk, step="review")
     messages.success(request, _("Submitted for review. Operators aim to finish within 7 business days."))
     return redirect("products:list")
@@ -273,8 +271,8 @@ def product_withdraw_view(request, product_id):
     product, revision = _own(request, product_id)
     try:
         product_withdraw(actor=request.user, revision=revision)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
     else:
         messages.success(request, _("Withdrawn from review; you can edit the product and submit it again."))
     return redirect("products:list")
@@ -287,8 +285,8 @@ def product_revise(request, product_id):
     product, _revision = _own(request, product_id)
     try:
         revision = product_revision_new(actor=request.user, product=product)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:list")
     messages.success(
         request,
@@ -304,8 +302,8 @@ def product_delist_view(request, product_id):
     product, _revision = _own(request, product_id)
     try:
         product_delist(actor=request.user, product=product, reason=request.POST.get("reason", ""))
-    except (Conflict, RuleViolations) as exc:
-        messages.error(request, getattr(exc, "message", None) or exc.violations[0].message)
+    except ServiceError as exc:
+        message_error(request, exc)
     else:
         messages.success(request, _("Delisted. Edit it and submit it again to relist it."))
     return redirect("products:list")
