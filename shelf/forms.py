@@ -8,7 +8,7 @@ Django form, or a message at the top of the page (one per field when the page pl
 from django import forms
 from django.contrib import messages
 
-from shelf.errors import Conflict, RuleViolations, TooLarge
+from shelf.errors import Conflict, RuleViolations, TooLarge, Violation
 
 # What a console view catches around a service call.
 ServiceError = (RuleViolations, Conflict, TooLarge)
@@ -19,6 +19,18 @@ def add_violations(form: forms.Form, exc: RuleViolations) -> None:
     for violation in exc.violations:
         field = violation.field if violation.field in form.fields else None
         form.add_error(field, violation.message)
+
+
+def violations_of(form: forms.Form) -> RuleViolations:
+    """A bound form's field errors as RuleViolations, for a page that shows violations itself (the product wizard)."""
+    return RuleViolations(
+        [
+            Violation(field, error.code or "invalid", message)
+            for field, errors in form.errors.as_data().items()
+            for error in errors
+            for message in error.messages
+        ]
+    )
 
 
 def add_error(form: forms.Form, exc: Exception) -> None:

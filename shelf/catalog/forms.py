@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shelf.catalog.rules import POSITION_MAX
 from shelf.catalog.selectors import categories_top_level
 
 
@@ -17,7 +18,7 @@ class RegionForm(forms.Form):
     code = forms.CharField(label=_("Code"), required=False, help_text=_("For example ap-guangzhou."))
     name_zh = forms.CharField(label=_("Chinese name"), required=False)
     name_en = forms.CharField(label=_("English name"), required=False)
-    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=POSITION_MAX, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
@@ -31,5 +32,5 @@ class CategoryForm(forms.Form):
         required=False,
         empty_label=_("(top level)"),
     )
-    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=POSITION_MAX, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

@@ -12,9 +12,10 @@ from shelf.accounts.selectors import organization_for_write
 from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import agreements_for_organization, category_tree, regions_active
 from shelf.errors import RuleViolations
-from shelf.forms import ServiceError, message_error, message_field_errors
+from shelf.forms import ServiceError, message_error, message_field_errors, violations_of
 from shelf.images.selectors import images_for_delivery
 from shelf.products import rules
+from shelf.products.forms import NEW_AGREEMENT, AgreementChoiceForm
 from shelf.products.models import Revision
 from shelf.products.selectors import (
     due_label,
@@ -72,25 +73,31 @@ def _lines(value: str) -> list[str]:
 
 
 def _changes_from_post(step: str, post) -> dict:
-    """The form fields of one wizard step as service changes (the same names the API uses)."""
+    """The form fields of one wizard step as service changes (the same names the API uses).
+
+    Raises RuleViolations, like the service, for a value that cannot even be parsed (an agreement id that is no number).
+    """
     if step == "access":
         return {"access_type": post.get("access_type", "")}
     if step == "category":
         return {"category": post.get("category") or None}
     if step == "basic":
+        agreement = AgreementChoiceForm(post)
+        if not agreement.is_valid():
+            raise violations_of(agreement)
         changes = {
             "name": post.get("name", ""),
             "tags": _lines(post.get("tags")),
             "software": _lines(post.get("software")),
             "version": post.get("version", ""),
         }
-        if post.get("agreement") == "new":
+        if agreement.cleaned_data["agreement"] == NEW_AGREEMENT:
             changes["new_agreement"] = {
                 "title": post.get("new_agreement_title", ""),
                 "body": post.get("new_agreement_body", ""),
             }
         else:
-            changes["agreement"] = post.get("agreement") or None
+            changes["agreement"] = agreement.cleaned_data["agreement"]
         return changes
     if step == "delivery":
         return {"deliveries": {r.code: post.get(f"delivery-{r.code}") or None for r in regions_active()}}
@@ -187,8 +194,8 @@ def product_step(request, product_id, step: str):
         "prev": rules.STEP_KEYS[max(index - 1, 0)],
         "next": rules.STEP_KEYS[min(index + 1, len(rules.STEP_KEYS) - 1)],
     }.get(go, step)
-    changes = {**_changes_from_post(step, request.POST), "wizard_step": target}
     try:
+        changes = {**_changes_from_post(step, request.POST), "wizard_step": target}
         product_save_draft(
             actor=request.user, revision=revision, lock_version=request.POST.get("lock_version"), changes=changes
         )

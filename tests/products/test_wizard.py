@@ -174,3 +174,19 @@ def test_review_step_shows_prereview_warnings(api, alice, wizard):
     )
     page = client.get(step_url(pid, "review")).content.decode()
     assert "全网第一" in page and "banner warn" in page
+
+
+@pytest.mark.parametrize("agreement", ["abc", "1.5", "1e5", "\x00"])
+def test_an_agreement_that_is_no_id_is_a_field_error_not_a_500(wizard, agreement):
+    client, pid = wizard
+    response = post_step(
+        client, pid, "basic", {"name": "Kept", "tags": "web", "version": "v1.0", "agreement": agreement}, go="save"
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert re.search(
+        r'<p class="error">(Pick one of the listed agreements\.|Null characters are not allowed\.)</p>', page
+    )
+    assert 'value="Kept"' in page
+    # Nothing of the step is saved, as when the service refuses a value.
+    assert Revision.objects.get(product_id=pid).name == ""
