@@ -10,7 +10,7 @@ from shelf.accounts.access import operator_required
 from shelf.errors import RuleViolations
 from shelf.prereview.models import ClaimWord
 from shelf.prereview.selectors import claim_words
-from shelf.prereview.services import word_add, word_set_active
+from shelf.prereview.services import NOTE_MAX, WORD_MAX, word_add, word_set_active
 
 
 @operator_required
@@ -36,6 +36,8 @@ def words(request):
             "current_kind": kind,
             "errors": errors,
             "form": form,
+            "word_max": WORD_MAX,
+            "note_max": NOTE_MAX,
         },
         status=422 if errors else 200,
     )

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import provider_required
@@ -13,6 +14,7 @@ from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import agreements_for_organization, category_tree, regions_active
 from shelf.errors import RuleViolations
 from shelf.forms import ServiceError, message_error, message_field_errors, violations_of
+from shelf.images.models import Image
 from shelf.images.selectors import images_for_delivery
 from shelf.products import rules
 from shelf.products.forms import NEW_AGREEMENT, AgreementChoiceForm
@@ -26,6 +28,7 @@ from shelf.products.selectors import (
     working_revision,
 )
 from shelf.products.services import (
+    REVIEW_BUSINESS_DAYS,
     StaleDraft,
     document_set,
     picture_add,
@@ -41,6 +44,15 @@ from shelf.products.signals import revision_review_panels
 from shelf.scanning.selectors import latest_scan
 from shelf.uploads import uploaded_file
 
+# Rules and statuses the product templates show and compare, so no template repeats a limit or a status value.
+TEMPLATE_RULES = {
+    "rules": rules,
+    "RevisionStatus": Revision.Status,
+    "BillingMode": Revision.BillingMode,
+    "AccessType": Revision.AccessType,
+    "ImageStatus": Image.Status,
+}
+
 
 def _own(request, product_id):
     product = get_object_or_404(products_for(request.user), pk=product_id)
@@ -53,7 +65,11 @@ def product_list(request):
     rows = product_list_for(request.user, status=status)
     for _product, revision in rows:
         revision.due = due_label(revision) if revision.status == Revision.Status.IN_REVIEW else ""
-    return render(request, "products/list.html", {"rows": rows, "status": status, "statuses": Revision.Status.choices})
+    return render(
+        request,
+        "products/list.html",
+        {"rows": rows, "status": status, "statuses": Revision.Status.choices, **TEMPLATE_RULES},
+    )
 
 
 @provider_required
@@ -115,7 +131,7 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "category":
         return {"tops": category_tree()}
     if step == "basic":
-        return {"agreements": agreements_for_organization(organization)}
+        return {"agreements": agreements_for_organization(organization), "NEW_AGREEMENT": NEW_AGREEMENT}
     if step == "delivery":
         images = images_for_delivery(organization=organization)
         chosen = {d.region_id: d.image_id for d in revision_deliveries(revision=revision)}
@@ -132,11 +148,10 @@ def _step_context(revision: Revision, step: str) -> dict:
                 for f in ("price_yearly", "price_monthly", "price_hourly")
             }
         }
-    if step == "content":
-        return {"pictures_max": rules.PICTURES_MAX}
     if step == "review":
         panels = revision_review_panels.send(sender=Revision, revision=revision)
         return {
+            "review_business_days": REVIEW_BUSINESS_DAYS,
             "audit_events": audit_events_for(target=revision.product, limit=20),
             "review_panels": [html for _receiver, html in panels if html],
         }
@@ -176,6 +191,7 @@ def _render_step(request, product, revision, step, *, form=None, errors=None, st
         "stale": stale,
         "editable": revision.status in (Revision.Status.DRAFT, Revision.Status.REJECTED),
         "rejection_reasons": revision.rejection_reasons or {},
+        **TEMPLATE_RULES,
         **_step_context(revision, step),
     }
     return render(request, "products/wizard.html", context, status=status)
@@ -268,7 +284,15 @@ def product_submit_view(request, product_id):
     except ServiceError as exc:
         message_error(request, exc)
         return redirect("products:step", product_id=product.pk, step="review")
-    messages.success(request, _("Submitted for review. Operators aim to finish within 7 business days."))
+    messages.success(
+        request,
+        ngettext(
+            "Submitted for review. Operators aim to finish within %(days)d business day.",
+            "Submitted for review. Operators aim to finish within %(days)d business days.",
+            REVIEW_BUSINESS_DAYS,
+        )
+        % {"days": REVIEW_BUSINESS_DAYS},
+    )
     return redirect("products:list")
 
 
@@ -320,4 +344,8 @@ def product_delist_view(request, product_id):
 def product_preview(request, product_id):
     """商品预览: the product exactly as buyers will see it, in any status."""
     product, revision = _own(request, product_id)
-    return render(request, "products/preview.html", {"product": product, "revision": revision, "preview": True})
+    return render(
+        request,
+        "products/preview.html",
+        {"product": product, "revision": revision, "preview": True, **TEMPLATE_RULES},
+    )

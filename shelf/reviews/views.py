@@ -32,6 +32,7 @@ from shelf.reviews.services import (
     review_reject,
     review_release,
 )
+from shelf.scanning.models import Scan
 from shelf.scanning.selectors import latest_scan
 
 
@@ -64,7 +65,7 @@ def _review_context(revision: Revision) -> dict:
     packages: list[dict] = []
     for delivery in revision_deliveries(revision=revision):
         scan = latest_scan(delivery.image)
-        if scan is not None and scan.status == "done":
+        if scan is not None and scan.status == Scan.Status.DONE:
             packages += scan.packages or []
         deliveries.append(
             {
@@ -82,7 +83,8 @@ def _review_context(revision: Revision) -> dict:
         "deliveries": deliveries,
         "hits": hits,
         "software": software.crosscheck(
-            revision.software, packages if any(d["scan"] and d["scan"].status == "done" for d in deliveries) else None
+            revision.software,
+            packages if any(d["scan"] and d["scan"].status == Scan.Status.DONE for d in deliveries) else None,
         ),
         "checklist": CHECKLIST,
         "fields": REJECTABLE_FIELDS,
@@ -90,6 +92,10 @@ def _review_context(revision: Revision) -> dict:
         "operators": operators(active=True),
         "audit_events": audit_events_for(target=revision.product, limit=30),
         "listed": listed_revision(product=revision.product, other_than=revision),
+        # The product page as buyers see it, and the decision form, compare statuses and show limits through these.
+        "rules": rules,
+        "RevisionStatus": Revision.Status,
+        "BillingMode": Revision.BillingMode,
     }
 
 

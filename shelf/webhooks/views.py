@@ -10,6 +10,7 @@ from shelf.accounts.selectors import organization_for_write, organizations_for
 from shelf.audit.selectors import audit_events_for
 from shelf.forms import ServiceError, add_error
 from shelf.webhooks.forms import WebhookForm
+from shelf.webhooks.models import Delivery
 from shelf.webhooks.selectors import deliveries_of, webhooks_for
 from shelf.webhooks.services import webhook_create, webhook_delete, webhook_rotate_secret
 
@@ -49,6 +50,7 @@ def webhook_detail(request, webhook_id):
             "webhook": webhook,
             "deliveries": deliveries_of(webhook),
             "audit_events": audit_events_for(target=webhook),
+            "DeliveryStatus": Delivery.Status,
         },
     )
 
