@@ -48,3 +48,16 @@ def organization_for_write(user: User, slug: str | None) -> Organization:
     raise RuleViolations(
         [Violation("organization", "required", _("You belong to several organisations: say which one (its slug)."))]
     )
+
+
+def operators(*, active: bool | None = None) -> QuerySet[User]:
+    """Operator accounts, for operators assigning a submission; `active=True` leaves out disabled accounts."""
+    users = User.objects.filter(kind=User.Kind.OPERATOR)
+    if active is not None:
+        users = users.filter(is_active=active)
+    return users
+
+
+def organizations_all() -> QuerySet[Organization]:
+    """Every provider organisation by name, for the operators' filters."""
+    return Organization.objects.order_by("name")

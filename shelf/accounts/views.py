@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 from shelf.accounts.forms import BuyerSignupForm, ProviderSignupForm, TokenForm
 from shelf.accounts.selectors import organizations_for, tokens_for
 from shelf.accounts.services import buyer_signup, provider_signup, token_create, token_revoke
-from shelf.audit.models import AuditEvent
+from shelf.audit.selectors import audit_events_by
 from shelf.errors import RuleViolations
-from shelf.forms import add_violations
+from shelf.forms import add_violations, message_error
 
 
 def _signup(request, form_class, service, template):
@@ -46,7 +46,7 @@ def profile(request):
             "token_form": TokenForm(),
             "organizations": organizations_for(request.user),
             "new_token": request.session.pop("new_token", None),
-            "audit_events": AuditEvent.objects.filter(actor=request.user)[:20],
+            "audit_events": audit_events_by(actor=request.user, limit=20),
         },
     )
 
@@ -59,7 +59,7 @@ def token_new(request):
         try:
             _token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
         except RuleViolations as exc:
-            messages.error(request, str(exc))
+            message_error(request, exc)
         else:
             # Shown once on the next page, then gone: only the hash is kept.
             request.session["new_token"] = raw

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shelf.catalog.models import Category
+from shelf.catalog.rules import POSITION_MAX
+from shelf.catalog.selectors import categories_top_level
 
 
 class AgreementForm(forms.Form):
@@ -17,7 +18,7 @@ class RegionForm(forms.Form):
     code = forms.CharField(label=_("Code"), required=False, help_text=_("For example ap-guangzhou."))
     name_zh = forms.CharField(label=_("Chinese name"), required=False)
     name_en = forms.CharField(label=_("English name"), required=False)
-    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=POSITION_MAX, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
@@ -27,9 +28,9 @@ class CategoryForm(forms.Form):
     name_en = forms.CharField(label=_("English name"), required=False)
     parent = forms.ModelChoiceField(
         label=_("Parent"),
-        queryset=Category.objects.filter(parent__isnull=True),
+        queryset=categories_top_level(),
         required=False,
         empty_label=_("(top level)"),
     )
-    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=POSITION_MAX, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

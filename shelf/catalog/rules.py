@@ -59,3 +59,7 @@ def bilingual_violations(*, name_zh: str | None, name_en: str | None) -> list[Vi
     return text_violations("name_zh", name_zh, label=_("Chinese name"), max_length=100) + text_violations(
         "name_en", name_en, label=_("English name"), max_length=100
     )
+
+
+# The largest `position` of a region or category: PostgreSQL's integer, the narrowest range Shelf's databases store.
+POSITION_MAX = 2_147_483_647

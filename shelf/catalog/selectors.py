@@ -33,3 +33,39 @@ def agreements_for(user: User) -> QuerySet[Agreement]:
 def agreements_for_organization(organization) -> QuerySet[Agreement]:
     """What a product of this organisation may use: active templates and the organisation's own active agreements."""
     return Agreement.objects.filter(Q(organization__isnull=True) | Q(organization=organization), is_active=True)
+
+
+def regions_all() -> QuerySet[Region]:
+    """Every region, active or not, for the operators who manage them."""
+    return Region.objects.all()
+
+
+def categories_all() -> QuerySet[Category]:
+    """Every category, active or not, for the operators who manage them."""
+    return Category.objects.all()
+
+
+def categories_top_level(*, with_children: bool = False) -> QuerySet[Category]:
+    """Top-level categories, active or not, for operators (filters, the tree page); `with_children` prefetches all leaves."""
+    tops = Category.objects.filter(parent__isnull=True)
+    return tops.prefetch_related("children") if with_children else tops
+
+
+def agreement_templates(*, active: bool | None = None) -> QuerySet[Agreement]:
+    """The marketplace's agreement templates (no organisation); anyone may read the active ones, operators all."""
+    templates = Agreement.objects.filter(organization__isnull=True)
+    return templates if active is None else templates.filter(is_active=active)
+
+
+def agreements_own(*, user: User) -> QuerySet[Agreement]:
+    """A provider's organisations' own agreements, active or not (agreements_for decides whose they may see)."""
+    return agreements_for(user).filter(organization__isnull=False)
+
+
+def reference_counts() -> dict[str, int]:
+    """How much reference data there is, for the operators' overview."""
+    return {
+        "region_count": Region.objects.count(),
+        "category_count": Category.objects.count(),
+        "template_count": agreement_templates().count(),
+    }

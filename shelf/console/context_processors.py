@@ -3,6 +3,8 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from shelf.notifications.selectors import unread_count
+
 NAVIGATION = {
     "provider": [
         (_("Overview"), "console:provider_home"),
@@ -40,7 +42,4 @@ def navigation(request):
         items.append(
             {"label": label, "url": url, "active": current == url or (current.startswith(url) and url.count("/") > 2)}
         )
-    from shelf.notifications.models import Notification
-
-    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
-    return {"nav_items": items, "unread_notifications": unread}
+    return {"nav_items": items, "unread_notifications": unread_count(user=user)}

@@ -8,13 +8,19 @@ from django.utils.translation import gettext as _
 
 from shelf.accounts.access import buyer_required, operator_required, provider_required
 from shelf.accounts.selectors import organization_for_write, organizations_for
-from shelf.audit.models import AuditEvent
+from shelf.audit.selectors import audit_events_for, audit_events_recent
 from shelf.catalog.forms import AgreementForm, CategoryForm, RegionForm, TemplateForm
-from shelf.catalog.models import Agreement, Category, Region
-from shelf.catalog.selectors import agreements_for
+from shelf.catalog.selectors import (
+    agreement_templates,
+    agreements_for,
+    agreements_own,
+    categories_all,
+    categories_top_level,
+    reference_counts,
+    regions_all,
+)
 from shelf.catalog.services import agreement_create, agreement_update, category_save, region_save
-from shelf.errors import RuleViolations
-from shelf.forms import add_violations
+from shelf.forms import ServiceError, add_error
 
 HOME_BY_KIND = {"provider": "console:provider_home", "operator": "console:operator_home", "buyer": "console:buyer_home"}
 
@@ -26,12 +32,12 @@ def home(request):
 
 
 def _save_form(request, form, save, success_url, template, context):
-    """Run `save(form.cleaned_data)`; on rule violations show them next to the fields, keeping the input."""
+    """Run `save(form.cleaned_data)`; on a service error show it on the form (per field), keeping the input."""
     if request.method == "POST" and form.is_valid():
         try:
             obj = save(form.cleaned_data)
-        except RuleViolations as exc:
-            add_violations(form, exc)
+        except ServiceError as exc:
+            add_error(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(success_url(obj))
@@ -48,14 +54,10 @@ def provider_home(request):
 
 @provider_required
 def provider_agreements(request):
-    agreements = agreements_for(request.user)
     return render(
         request,
         "console/provider_agreements.html",
-        {
-            "own": agreements.filter(organization__isnull=False),
-            "templates": agreements.filter(organization__isnull=True, is_active=True),
-        },
+        {"own": agreements_own(user=request.user), "templates": agreement_templates(active=True)},
     )
 
 
@@ -83,7 +85,7 @@ def provider_agreement_detail(request, agreement_id: int):
     return render(
         request,
         "console/agreement_detail.html",
-        {"agreement": agreement, "audit_events": AuditEvent.objects.for_object(agreement)},
+        {"agreement": agreement, "audit_events": audit_events_for(target=agreement)},
     )
 
 
@@ -95,23 +97,18 @@ def operator_home(request):
     return render(
         request,
         "console/operator_home.html",
-        {
-            "region_count": Region.objects.count(),
-            "category_count": Category.objects.count(),
-            "template_count": Agreement.objects.filter(organization__isnull=True).count(),
-            "recent_events": AuditEvent.objects.select_related("target_type")[:15],
-        },
+        {**reference_counts(), "recent_events": audit_events_recent(limit=15)},
     )
 
 
 @operator_required
 def operator_regions(request):
-    return render(request, "console/operator_regions.html", {"regions": Region.objects.all()})
+    return render(request, "console/operator_regions.html", {"regions": regions_all()})
 
 
 @operator_required
 def operator_region_edit(request, region_id: int | None = None):
-    region = get_object_or_404(Region, pk=region_id) if region_id else None
+    region = get_object_or_404(regions_all(), pk=region_id) if region_id else None
     initial = model_to_dict(region) if region else None
     return _save_form(
         request,
@@ -122,7 +119,7 @@ def operator_region_edit(request, region_id: int | None = None):
         {
             "title": _("Region"),
             "object": region,
-            "audit_events": AuditEvent.objects.for_object(region) if region else [],
+            "audit_events": audit_events_for(target=region) if region else [],
         },
     )
 
@@ -132,13 +129,13 @@ def operator_categories(request):
     return render(
         request,
         "console/operator_categories.html",
-        {"tops": Category.objects.filter(parent__isnull=True).prefetch_related("children")},
+        {"tops": categories_top_level(with_children=True)},
     )
 
 
 @operator_required
 def operator_category_edit(request, category_id: int | None = None):
-    category = get_object_or_404(Category, pk=category_id) if category_id else None
+    category = get_object_or_404(categories_all(), pk=category_id) if category_id else None
     initial = model_to_dict(category) if category else None
     return _save_form(
         request,
@@ -149,21 +146,19 @@ def operator_category_edit(request, category_id: int | None = None):
         {
             "title": _("Category"),
             "object": category,
-            "audit_events": AuditEvent.objects.for_object(category) if category else [],
+            "audit_events": audit_events_for(target=category) if category else [],
         },
     )
 
 
 @operator_required
 def operator_agreements(request):
-    return render(
-        request, "console/operator_agreements.html", {"templates": Agreement.objects.filter(organization__isnull=True)}
-    )
+    return render(request, "console/operator_agreements.html", {"templates": agreement_templates()})
 
 
 @operator_required
 def operator_agreement_edit(request, agreement_id: int | None = None):
-    agreement = get_object_or_404(Agreement, pk=agreement_id, organization__isnull=True) if agreement_id else None
+    agreement = get_object_or_404(agreement_templates(), pk=agreement_id) if agreement_id else None
     initial = model_to_dict(agreement) if agreement else None
 
     def save(data):
@@ -180,7 +175,7 @@ def operator_agreement_edit(request, agreement_id: int | None = None):
         {
             "title": _("Agreement template"),
             "object": agreement,
-            "audit_events": AuditEvent.objects.for_object(agreement) if agreement else [],
+            "audit_events": audit_events_for(target=agreement) if agreement else [],
         },
     )
 

@@ -20,3 +20,11 @@ def images_owned_by(user: User) -> QuerySet[Image]:
     if user.is_authenticated and user.is_provider:
         return images_for(user)
     return Image.objects.none()
+
+
+def images_for_delivery(*, organization) -> QuerySet[Image]:
+    """The organisation's images a product of the same organisation may be delivered with: all but failed imports.
+
+    For that organisation's own wizard; the service still accepts only an available image in the chosen region.
+    """
+    return Image.objects.filter(organization=organization).exclude(status=Image.Status.FAILED).select_related("region")

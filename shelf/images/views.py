@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import provider_required
-from shelf.errors import Conflict, RuleViolations, TooLarge
+from shelf.forms import ServiceError, message_error
 from shelf.images.selectors import images_owned_by
 from shelf.images.services import image_copy_start, image_delete
 
@@ -15,8 +15,8 @@ def image_copy(request, image_id):
     image = get_object_or_404(images_owned_by(request.user), pk=image_id)
     try:
         copy = image_copy_start(actor=request.user, image=image, region_code=request.POST.get("region", ""))
-    except (RuleViolations, Conflict, TooLarge) as exc:
-        messages.error(request, str(exc) if isinstance(exc, RuleViolations) else exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("images:detail", image_id=image.pk)
     messages.success(request, _("Copying to %(region)s.") % {"region": copy.region.code})
     return redirect("images:detail", image_id=copy.pk)
@@ -28,8 +28,8 @@ def image_remove(request, image_id):
     image = get_object_or_404(images_owned_by(request.user), pk=image_id)
     try:
         image_delete(actor=request.user, image=image)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("images:detail", image_id=image.pk)
     messages.success(request, _("Image “%(name)s” deleted.") % {"name": image.name})
     return redirect("images:list")

@@ -2,15 +2,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from shelf.notifications.models import Notification
+from shelf.notifications.selectors import notifications_for
 from shelf.notifications.services import notifications_mark_read
 
 
 @login_required
 def notification_list(request):
-    return render(
-        request, "notifications/list.html", {"notifications": Notification.objects.filter(user=request.user)[:100]}
-    )
+    return render(request, "notifications/list.html", {"notifications": notifications_for(user=request.user)})
 
 
 @login_required

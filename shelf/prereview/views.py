@@ -9,7 +9,8 @@ from django.views.decorators.http import require_POST
 from shelf.accounts.access import operator_required
 from shelf.errors import RuleViolations
 from shelf.prereview.models import ClaimWord
-from shelf.prereview.services import word_add, word_set_active
+from shelf.prereview.selectors import claim_words
+from shelf.prereview.services import NOTE_MAX, WORD_MAX, word_add, word_set_active
 
 
 @operator_required
@@ -25,19 +26,18 @@ def words(request):
             messages.success(request, _("“%(word)s” added; the next pre-review uses it.") % {"word": claim.word})
             return redirect("prereview:words")
     kind = request.GET.get("kind", "")
-    rows = ClaimWord.objects.select_related("created_by").order_by("kind", "-is_active", "word")
-    if kind in ClaimWord.Kind.values:
-        rows = rows.filter(kind=kind)
     return render(
         request,
         "prereview/words.html",
         {
-            "words": rows,
+            "words": claim_words(kind=kind),
             "kind_choices": ClaimWord.Kind.choices,
             "language_choices": ClaimWord.Language.choices,
             "current_kind": kind,
             "errors": errors,
             "form": form,
+            "word_max": WORD_MAX,
+            "note_max": NOTE_MAX,
         },
         status=422 if errors else 200,
     )
@@ -46,7 +46,7 @@ def words(request):
 @operator_required
 @require_POST
 def word_active(request, word_id: int):
-    claim = get_object_or_404(ClaimWord, pk=word_id)
+    claim = get_object_or_404(claim_words(), pk=word_id)
     active = request.POST.get("active") == "1"
     word_set_active(actor=request.user, word=claim, active=active)
     if active:

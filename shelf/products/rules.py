@@ -11,12 +11,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shelf.errors import Violation
+from shelf.products.media import DOCUMENT_MAX_BYTES, PICTURE_DPI, PICTURE_MAX_BYTES, PICTURE_SIZE, MiB
 
 NAME_MAX = 80
 SUMMARY_MAX = 140
 TAGS_MIN, TAGS_MAX, TAG_MAX_LENGTH = 1, 5, 20
 SOFTWARE_MAX_LENGTH = 40
 PICTURES_MIN, PICTURES_MAX = 1, 5
+# What each picture and the document must be is checked in shelf.products.media; named here for the messages.
+PICTURE_WIDTH, PICTURE_HEIGHT = PICTURE_SIZE
+PICTURE_MAX_MB = PICTURE_MAX_BYTES // MiB  # the spec's "2 MB" is 2 MiB
+DOCUMENT_MAX_MB = DOCUMENT_MAX_BYTES // MiB
 DETAILS_MAX = 20_000
 PRICE_MAX = Decimal("9999999.99")
 CURRENCIES = ("CNY", "USD", "HKD")
@@ -310,7 +315,11 @@ def revision_violations(revision) -> list[Violation]:
             Violation(
                 "pictures",
                 "required",
-                _("Upload at least one product picture (390 x 260 px, 72 dpi, PNG or JPEG, at most 2 MB)."),
+                _(
+                    "Upload at least one product picture (%(width)d x %(height)d px, %(dpi)d dpi, PNG or JPEG, "
+                    "at most %(mb)d MB)."
+                )
+                % {"width": PICTURE_WIDTH, "height": PICTURE_HEIGHT, "dpi": PICTURE_DPI, "mb": PICTURE_MAX_MB},
             )
         )
     elif pictures > PICTURES_MAX:
@@ -322,8 +331,10 @@ def revision_violations(revision) -> list[Violation]:
                 "document",
                 "required",
                 _(
-                    "Image products need a document buyers can download (PDF, Word, PowerPoint, ZIP or RAR, at most 2 MB)."
-                ),
+                    "Image products need a document buyers can download (PDF, Word, PowerPoint, ZIP or RAR, "
+                    "at most %(mb)d MB)."
+                )
+                % {"mb": DOCUMENT_MAX_MB},
             )
         )
     violations += _text("details", revision.details, label=_("Details"), max_length=DETAILS_MAX)

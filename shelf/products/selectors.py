@@ -69,3 +69,21 @@ def due_label(revision: Revision, today=None) -> str:
     if left == 0:
         return _("due today")
     return ngettext("overdue by %(n)d business day", "overdue by %(n)d business days", -left) % {"n": -left}
+
+
+def revision_deliveries(*, revision: Revision) -> QuerySet:
+    """The revision's deliveries with their image and region, for whoever already reached the revision."""
+    return revision.deliveries.select_related("image", "region")
+
+
+def revision_pictures(*, revision: Revision) -> QuerySet:
+    """The revision's pictures, for whoever already reached the revision (so another product's picture is a 404)."""
+    return revision.pictures.all()
+
+
+def listed_revision(*, product: Product, other_than: Revision | None = None) -> Revision | None:
+    """The product's revision on sale now, if any (other than `other_than`), for whoever already reached the product."""
+    revisions = product.revisions.filter(status=Revision.Status.LISTED)
+    if other_than is not None:
+        revisions = revisions.exclude(pk=other_than.pk)
+    return revisions.first()

@@ -5,18 +5,30 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import provider_required
 from shelf.accounts.selectors import organization_for_write
-from shelf.audit.models import AuditEvent
+from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import agreements_for_organization, category_tree, regions_active
-from shelf.errors import Conflict, RuleViolations, TooLarge
+from shelf.errors import RuleViolations
+from shelf.forms import ServiceError, message_error, message_field_errors, violations_of
 from shelf.images.models import Image
+from shelf.images.selectors import images_for_delivery
 from shelf.products import rules
+from shelf.products.forms import NEW_AGREEMENT, AgreementChoiceForm
 from shelf.products.models import Revision
-from shelf.products.selectors import due_label, product_list_for, products_for, working_revision
+from shelf.products.selectors import (
+    due_label,
+    product_list_for,
+    products_for,
+    revision_deliveries,
+    revision_pictures,
+    working_revision,
+)
 from shelf.products.services import (
+    REVIEW_BUSINESS_DAYS,
     StaleDraft,
     document_set,
     picture_add,
@@ -32,6 +44,15 @@ from shelf.products.signals import revision_review_panels
 from shelf.scanning.selectors import latest_scan
 from shelf.uploads import uploaded_file
 
+# Rules and statuses the product templates show and compare, so no template repeats a limit or a status value.
+TEMPLATE_RULES = {
+    "rules": rules,
+    "RevisionStatus": Revision.Status,
+    "BillingMode": Revision.BillingMode,
+    "AccessType": Revision.AccessType,
+    "ImageStatus": Image.Status,
+}
+
 
 def _own(request, product_id):
     product = get_object_or_404(products_for(request.user), pk=product_id)
@@ -44,7 +65,11 @@ def product_list(request):
     rows = product_list_for(request.user, status=status)
     for _product, revision in rows:
         revision.due = due_label(revision) if revision.status == Revision.Status.IN_REVIEW else ""
-    return render(request, "products/list.html", {"rows": rows, "status": status, "statuses": Revision.Status.choices})
+    return render(
+        request,
+        "products/list.html",
+        {"rows": rows, "status": status, "statuses": Revision.Status.choices, **TEMPLATE_RULES},
+    )
 
 
 @provider_required
@@ -53,7 +78,7 @@ def product_new(request):
     try:
         organization = organization_for_write(request.user, request.POST.get("organization") or None)
     except RuleViolations as exc:
-        messages.error(request, exc.violations[0].message)
+        message_error(request, exc)
         return redirect("products:list")
     revision = product_create(actor=request.user, organization=organization)
     return redirect("products:step", product_id=revision.product_id, step="access")
@@ -64,25 +89,31 @@ def _lines(value: str) -> list[str]:
 
 
 def _changes_from_post(step: str, post) -> dict:
-    """The form fields of one wizard step as service changes (the same names the API uses)."""
+    """The form fields of one wizard step as service changes (the same names the API uses).
+
+    Raises RuleViolations, like the service, for a value that cannot even be parsed (an agreement id that is no number).
+    """
     if step == "access":
         return {"access_type": post.get("access_type", "")}
     if step == "category":
         return {"category": post.get("category") or None}
     if step == "basic":
+        agreement = AgreementChoiceForm(post)
+        if not agreement.is_valid():
+            raise violations_of(agreement)
         changes = {
             "name": post.get("name", ""),
             "tags": _lines(post.get("tags")),
             "software": _lines(post.get("software")),
             "version": post.get("version", ""),
         }
-        if post.get("agreement") == "new":
+        if agreement.cleaned_data["agreement"] == NEW_AGREEMENT:
             changes["new_agreement"] = {
                 "title": post.get("new_agreement_title", ""),
                 "body": post.get("new_agreement_body", ""),
             }
         else:
-            changes["agreement"] = post.get("agreement") or None
+            changes["agreement"] = agreement.cleaned_data["agreement"]
         return changes
     if step == "delivery":
         return {"deliveries": {r.code: post.get(f"delivery-{r.code}") or None for r in regions_active()}}
@@ -100,19 +131,15 @@ def _step_context(revision: Revision, step: str) -> dict:
     if step == "category":
         return {"tops": category_tree()}
     if step == "basic":
-        return {"agreements": agreements_for_organization(organization)}
+        return {"agreements": agreements_for_organization(organization), "NEW_AGREEMENT": NEW_AGREEMENT}
     if step == "delivery":
-        images = (
-            Image.objects.filter(organization=organization).exclude(status=Image.Status.FAILED).select_related("region")
-        )
-        chosen = {d.region_id: d.image_id for d in revision.deliveries.all()}
+        images = images_for_delivery(organization=organization)
+        chosen = {d.region_id: d.image_id for d in revision_deliveries(revision=revision)}
         return {
             "regions": [(r, [i for i in images if i.region_id == r.pk], chosen.get(r.pk)) for r in regions_active()]
         }
     if step == "security":
-        return {
-            "deliveries": [(d, latest_scan(d.image)) for d in revision.deliveries.select_related("image", "region")]
-        }
+        return {"deliveries": [(d, latest_scan(d.image)) for d in revision_deliveries(revision=revision)]}
     if step == "billing":
         typed = revision.price_input or {}
         return {
@@ -121,12 +148,11 @@ def _step_context(revision: Revision, step: str) -> dict:
                 for f in ("price_yearly", "price_monthly", "price_hourly")
             }
         }
-    if step == "content":
-        return {"pictures_max": rules.PICTURES_MAX}
     if step == "review":
         panels = revision_review_panels.send(sender=Revision, revision=revision)
         return {
-            "audit_events": AuditEvent.objects.for_object(revision.product)[:20],
+            "review_business_days": REVIEW_BUSINESS_DAYS,
+            "audit_events": audit_events_for(target=revision.product, limit=20),
             "review_panels": [html for _receiver, html in panels if html],
         }
     return {}
@@ -165,6 +191,7 @@ def _render_step(request, product, revision, step, *, form=None, errors=None, st
         "stale": stale,
         "editable": revision.status in (Revision.Status.DRAFT, Revision.Status.REJECTED),
         "rejection_reasons": revision.rejection_reasons or {},
+        **TEMPLATE_RULES,
         **_step_context(revision, step),
     }
     return render(request, "products/wizard.html", context, status=status)
@@ -183,8 +210,8 @@ def product_step(request, product_id, step: str):
         "prev": rules.STEP_KEYS[max(index - 1, 0)],
         "next": rules.STEP_KEYS[min(index + 1, len(rules.STEP_KEYS) - 1)],
     }.get(go, step)
-    changes = {**_changes_from_post(step, request.POST), "wizard_step": target}
     try:
+        changes = {**_changes_from_post(step, request.POST), "wizard_step": target}
         product_save_draft(
             actor=request.user, revision=revision, lock_version=request.POST.get("lock_version"), changes=changes
         )
@@ -195,8 +222,8 @@ def product_step(request, product_id, step: str):
         return _render_step(
             request, product, working_revision(product), step, form=request.POST, errors=exc.violations, status=422
         )
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:step", product_id=product.pk, step=step)
     if go == "save":
         messages.success(request, _("Draft saved."))
@@ -210,22 +237,14 @@ def product_resume(request, product_id):
     return redirect("products:step", product_id=product_id, step=revision.wizard_step or "access")
 
 
-def _upload_errors(request, exc) -> None:
-    if isinstance(exc, RuleViolations):
-        for violation in exc.violations:
-            messages.error(request, violation.message, extra_tags=violation.field.split(".")[0])
-    else:
-        messages.error(request, exc.message, extra_tags=exc.field or "")
-
-
 @provider_required
 @require_POST
 def picture_upload(request, product_id):
     product, revision = _own(request, product_id)
     try:
         picture_add(actor=request.user, revision=revision, fileobj=uploaded_file(request, field="pictures"))
-    except (RuleViolations, TooLarge, Conflict) as exc:
-        _upload_errors(request, exc)
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#pictures")
 
 
@@ -234,9 +253,11 @@ def picture_upload(request, product_id):
 def picture_remove(request, product_id, picture_id: int):
     product, revision = _own(request, product_id)
     try:
-        picture_delete(actor=request.user, picture=get_object_or_404(revision.pictures.all(), pk=picture_id))
-    except Conflict as exc:
-        _upload_errors(request, exc)
+        picture_delete(
+            actor=request.user, picture=get_object_or_404(revision_pictures(revision=revision), pk=picture_id)
+        )
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#pictures")
 
 
@@ -247,8 +268,8 @@ def document_upload(request, product_id):
     try:
         upload = uploaded_file(request, field="document")
         document_set(actor=request.user, revision=revision, fileobj=upload, filename=upload.name)
-    except (RuleViolations, TooLarge, Conflict) as exc:
-        _upload_errors(request, exc)
+    except ServiceError as exc:
+        message_field_errors(request, exc)
     return redirect(reverse("products:step", kwargs={"product_id": product.pk, "step": "content"}) + "#document")
 
 
@@ -260,10 +281,18 @@ def product_submit_view(request, product_id):
         product_submit(actor=request.user, revision=revision)
     except RuleViolations as exc:
         return _render_step(request, product, revision, "review", errors=exc.violations, status=422)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:step", product_id=product.pk, step="review")
-    messages.success(request, _("Submitted for review. Operators aim to finish within 7 business days."))
+    messages.success(
+        request,
+        ngettext(
+            "Submitted for review. Operators aim to finish within %(days)d business day.",
+            "Submitted for review. Operators aim to finish within %(days)d business days.",
+            REVIEW_BUSINESS_DAYS,
+        )
+        % {"days": REVIEW_BUSINESS_DAYS},
+    )
     return redirect("products:list")
 
 
@@ -273,8 +302,8 @@ def product_withdraw_view(request, product_id):
     product, revision = _own(request, product_id)
     try:
         product_withdraw(actor=request.user, revision=revision)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
     else:
         messages.success(request, _("Withdrawn from review; you can edit the product and submit it again."))
     return redirect("products:list")
@@ -287,8 +316,8 @@ def product_revise(request, product_id):
     product, _revision = _own(request, product_id)
     try:
         revision = product_revision_new(actor=request.user, product=product)
-    except Conflict as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("products:list")
     messages.success(
         request,
@@ -304,8 +333,8 @@ def product_delist_view(request, product_id):
     product, _revision = _own(request, product_id)
     try:
         product_delist(actor=request.user, product=product, reason=request.POST.get("reason", ""))
-    except (Conflict, RuleViolations) as exc:
-        messages.error(request, getattr(exc, "message", None) or exc.violations[0].message)
+    except ServiceError as exc:
+        message_error(request, exc)
     else:
         messages.success(request, _("Delisted. Edit it and submit it again to relist it."))
     return redirect("products:list")
@@ -315,4 +344,8 @@ def product_delist_view(request, product_id):
 def product_preview(request, product_id):
     """商品预览: the product exactly as buyers will see it, in any status."""
     product, revision = _own(request, product_id)
-    return render(request, "products/preview.html", {"product": product, "revision": revision, "preview": True})
+    return render(
+        request,
+        "products/preview.html",
+        {"product": product, "revision": revision, "preview": True, **TEMPLATE_RULES},
+    )

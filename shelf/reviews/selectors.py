@@ -49,3 +49,27 @@ def review_metrics(today=None) -> dict:
         "decisions": len(durations),
         "weeks": sorted(weeks.items())[-12:],
     }
+
+
+def revisions_for_review(*, user) -> QuerySet[Revision]:
+    """Every provider's revisions, in any status, for operators only (anyone else gets none, so a 404)."""
+    if not (user.is_authenticated and user.is_operator):
+        return Revision.objects.none()
+    return Revision.objects.select_related("product__organization", "category__parent")
+
+
+def listed_revisions(*, user) -> QuerySet[Revision]:
+    """The revisions on sale now, most recently approved first, for operators only."""
+    return (
+        revisions_for_review(user=user)
+        .filter(status=Revision.Status.LISTED)
+        .select_related("product__organization", "category")
+        .order_by("-decided_at")
+    )
+
+
+def finding_exceptions_in_force(*, image) -> QuerySet:
+    """The scan-finding exceptions granted for an image and not revoked, for the operator reviewing a product of it."""
+    from shelf.scanning.models import FindingException
+
+    return FindingException.objects.filter(image=image, revoked_at__isnull=True)

@@ -6,17 +6,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import operator_required
-from shelf.accounts.models import Organization, User
-from shelf.audit.models import AuditEvent
-from shelf.catalog.models import Category
-from shelf.errors import Conflict, RuleViolations
+from shelf.accounts.selectors import operators, organizations_all
+from shelf.audit.selectors import audit_events_for
+from shelf.catalog.selectors import categories_top_level
+from shelf.forms import ServiceError, message_error
 from shelf.prereview.checks import prereview
 from shelf.products import rules
 from shelf.products.models import Revision
-from shelf.products.selectors import business_days_left, due_label
+from shelf.products.selectors import business_days_left, due_label, listed_revision, revision_deliveries
 from shelf.products.services import product_delist
 from shelf.reviews import crosscheck as software
-from shelf.reviews.selectors import review_metrics, review_queue
+from shelf.reviews.selectors import (
+    finding_exceptions_in_force,
+    listed_revisions,
+    review_metrics,
+    review_queue,
+    revisions_for_review,
+)
 from shelf.reviews.services import (
     CHECKLIST,
     REJECTABLE_FIELDS,
@@ -26,7 +32,7 @@ from shelf.reviews.services import (
     review_reject,
     review_release,
 )
-from shelf.scanning.models import FindingException
+from shelf.scanning.models import Scan
 from shelf.scanning.selectors import latest_scan
 
 
@@ -43,8 +49,8 @@ def queue(request):
             "rows": rows,
             "category": category,
             "provider": provider,
-            "categories": Category.objects.filter(parent__isnull=True),
-            "providers": Organization.objects.order_by("name"),
+            "categories": categories_top_level(),
+            "providers": organizations_all(),
         },
     )
 
@@ -57,15 +63,15 @@ def _review_context(revision: Revision) -> dict:
         rule_rows.append({"step": label, "fields": fields, "violations": failing})
     deliveries = []
     packages: list[dict] = []
-    for delivery in revision.deliveries.select_related("image", "region"):
+    for delivery in revision_deliveries(revision=revision):
         scan = latest_scan(delivery.image)
-        if scan is not None and scan.status == "done":
+        if scan is not None and scan.status == Scan.Status.DONE:
             packages += scan.packages or []
         deliveries.append(
             {
                 "delivery": delivery,
                 "scan": scan,
-                "exceptions": FindingException.objects.filter(image=delivery.image, revoked_at__isnull=True),
+                "exceptions": finding_exceptions_in_force(image=delivery.image),
             }
         )
     hits = prereview(revision)
@@ -77,31 +83,34 @@ def _review_context(revision: Revision) -> dict:
         "deliveries": deliveries,
         "hits": hits,
         "software": software.crosscheck(
-            revision.software, packages if any(d["scan"] and d["scan"].status == "done" for d in deliveries) else None
+            revision.software,
+            packages if any(d["scan"] and d["scan"].status == Scan.Status.DONE for d in deliveries) else None,
         ),
         "checklist": CHECKLIST,
         "fields": REJECTABLE_FIELDS,
         "due": due_label(revision),
-        "operators": User.objects.filter(kind=User.Kind.OPERATOR, is_active=True),
-        "audit_events": AuditEvent.objects.for_object(revision.product)[:30],
-        "listed": revision.product.revisions.filter(status=Revision.Status.LISTED).exclude(pk=revision.pk).first(),
+        "operators": operators(active=True),
+        "audit_events": audit_events_for(target=revision.product, limit=30),
+        "listed": listed_revision(product=revision.product, other_than=revision),
+        # The product page as buyers see it, and the decision form, compare statuses and show limits through these.
+        "rules": rules,
+        "RevisionStatus": Revision.Status,
+        "BillingMode": Revision.BillingMode,
     }
 
 
 @operator_required
 def review_page(request, revision_id: int):
-    revision = get_object_or_404(
-        Revision.objects.select_related("product__organization", "category__parent"), pk=revision_id
-    )
+    revision = get_object_or_404(revisions_for_review(user=request.user), pk=revision_id)
     return render(request, "reviews/review.html", _review_context(revision))
 
 
 def _act(request, revision_id, action):
-    revision = get_object_or_404(Revision, pk=revision_id)
+    revision = get_object_or_404(revisions_for_review(user=request.user), pk=revision_id)
     try:
         action(revision)
-    except (Conflict, RuleViolations) as exc:
-        messages.error(request, getattr(exc, "message", None) or "; ".join(v.message for v in exc.violations))
+    except ServiceError as exc:
+        message_error(request, exc)
         return redirect("reviews:review", revision_id=revision.pk)
     return None
 
@@ -123,24 +132,21 @@ def release(request, revision_id: int):
 @operator_required
 @require_POST
 def reassign(request, revision_id: int):
-    to = get_object_or_404(User, username=request.POST.get("operator", ""), kind=User.Kind.OPERATOR)
+    to = get_object_or_404(operators(), username=request.POST.get("operator", ""))
     failed = _act(request, revision_id, lambda r: review_reassign(operator=request.user, revision=r, to=to))
     return failed or redirect("reviews:review", revision_id=revision_id)
 
 
 def _checklist(request) -> dict:
+    """The ticked boxes; review_approve decides whether that is every item."""
     return {key: bool(request.POST.get(f"check-{key}")) for key, _label in CHECKLIST}
 
 
 @operator_required
 @require_POST
 def approve(request, revision_id: int):
-    checklist = _checklist(request)
-    if not all(checklist.values()):
-        messages.error(request, _("Tick every item of the checklist before approving, or reject with reasons."))
-        return redirect("reviews:review", revision_id=revision_id)
     failed = _act(
-        request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=checklist)
+        request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=_checklist(request))
     )
     if failed:
         return failed
@@ -172,20 +178,17 @@ def metrics(request):
 
 @operator_required
 def listed(request):
-    revisions = Revision.objects.filter(status=Revision.Status.LISTED).select_related(
-        "product__organization", "category"
-    )
-    return render(request, "reviews/listed.html", {"revisions": revisions.order_by("-decided_at")})
+    return render(request, "reviews/listed.html", {"revisions": listed_revisions(user=request.user)})
 
 
 @operator_required
 @require_POST
 def delist(request, revision_id: int):
-    revision = get_object_or_404(Revision, pk=revision_id, status=Revision.Status.LISTED)
+    revision = get_object_or_404(listed_revisions(user=request.user), pk=revision_id)
     try:
         product_delist(actor=request.user, product=revision.product, reason=request.POST.get("reason", ""))
-    except (Conflict, RuleViolations) as exc:
-        messages.error(request, getattr(exc, "message", None) or exc.violations[0].message)
+    except ServiceError as exc:
+        message_error(request, exc)
     else:
         messages.success(request, _("Delisted; the provider is notified."))
     return redirect("reviews:listed")

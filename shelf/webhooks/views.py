@@ -7,10 +7,10 @@ from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import provider_required
 from shelf.accounts.selectors import organization_for_write, organizations_for
-from shelf.audit.models import AuditEvent
-from shelf.errors import Conflict, RuleViolations
-from shelf.forms import add_violations
+from shelf.audit.selectors import audit_events_for
+from shelf.forms import ServiceError, add_error
 from shelf.webhooks.forms import WebhookForm
+from shelf.webhooks.models import Delivery
 from shelf.webhooks.selectors import deliveries_of, webhooks_for
 from shelf.webhooks.services import webhook_create, webhook_delete, webhook_rotate_secret
 
@@ -28,10 +28,8 @@ def webhook_list(request):
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
             )
-        except RuleViolations as exc:
-            add_violations(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
+        except ServiceError as exc:
+            add_error(form, exc)
         else:
             messages.success(request, _("Webhook added. Use its secret to verify the signature of each request."))
             return redirect("webhooks:detail", webhook_id=webhook.pk)
@@ -51,7 +49,8 @@ def webhook_detail(request, webhook_id):
         {
             "webhook": webhook,
             "deliveries": deliveries_of(webhook),
-            "audit_events": AuditEvent.objects.for_object(webhook),
+            "audit_events": audit_events_for(target=webhook),
+            "DeliveryStatus": Delivery.Status,
         },
     )
 

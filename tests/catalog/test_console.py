@@ -1,3 +1,5 @@
+import pytest
+
 from shelf.audit.models import AuditEvent
 from shelf.catalog.models import Category, Region
 
@@ -65,3 +67,18 @@ def test_audit_events_are_append_only(alice):
         AuditEvent.objects.all().delete()
     with pytest.raises(TypeError):
         AuditEvent.objects.update(reason="rewritten")
+
+
+@pytest.mark.parametrize(
+    "url, data",
+    [
+        ("/operator/regions/new/", {"code": "ap-far", "name_zh": "远", "name_en": "Far"}),
+        ("/operator/categories/new/", {"slug": "far", "name_zh": "远", "name_en": "Far"}),
+    ],
+)
+@pytest.mark.parametrize("position", ["99999999999999999999", "1.5", "x"])
+def test_a_position_that_cannot_be_stored_is_a_field_error_not_a_500(web, olivia, url, data, position):
+    response = web(olivia).post(url, {**data, "position": position})
+    assert response.status_code == 200
+    assert "position" in response.context["form"].errors
+    assert not Region.objects.filter(code="ap-far").exists() and not Category.objects.filter(slug="far").exists()

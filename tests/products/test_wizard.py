@@ -174,3 +174,52 @@ def test_review_step_shows_prereview_warnings(api, alice, wizard):
     )
     page = client.get(step_url(pid, "review")).content.decode()
     assert "全网第一" in page and "banner warn" in page
+
+
+@pytest.mark.parametrize("agreement", ["abc", "1.5", "1e5", "\x00"])
+def test_an_agreement_that_is_no_id_is_a_field_error_not_a_500(wizard, agreement):
+    client, pid = wizard
+    response = post_step(
+        client, pid, "basic", {"name": "Kept", "tags": "web", "version": "v1.0", "agreement": agreement}, go="save"
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert re.search(
+        r'<p class="error">(Pick one of the listed agreements\.|Null characters are not allowed\.)</p>', page
+    )
+    assert 'value="Kept"' in page
+    # Nothing of the step is saved, as when the service refuses a value.
+    assert Revision.objects.get(product_id=pid).name == ""
+
+
+def test_limits_on_the_page_come_from_the_rules(wizard, monkeypatch):
+    from shelf.products import rules
+
+    client, pid = wizard
+    monkeypatch.setattr(rules, "NAME_MAX", 60)
+    monkeypatch.setattr(rules, "TAGS_MAX", 4)
+    monkeypatch.setattr(rules, "SUMMARY_MAX", 120)
+    basic = client.get(step_url(pid, "basic")).content.decode()
+    assert "required, at most 60 characters" in basic and 'data-counter="60"' in basic
+    assert "1 to 4, type one and press Enter" in basic and 'data-max="4"' in basic
+    content = client.get(step_url(pid, "content")).content.decode()
+    assert "required, at most 120 characters" in content and 'data-counter="120"' in content
+    assert "1 to 5; each exactly 390 x 260 px, 72 dpi, PNG or JPEG, at most 2 MB" in content
+
+
+def test_submitting_names_the_review_time(api, alice, alice_image):
+    from shelf.products.services import REVIEW_BUSINESS_DAYS
+    from tests.products.conftest import complete_fields
+
+    client = api(alice)
+    pid = client.post("products", json=complete_fields(alice_image)).json()["id"]
+    for kind, name, data in (("pictures", "a.png", png_bytes()), ("document", "guide.pdf", PDF_BYTES)):
+        url = f"/api/v1/products/{pid}/{kind}"
+        client.client.post(url, {"file": SimpleUploadedFile(name, data)}, headers=client.headers)
+    browser = client.client
+    browser.force_login(alice)
+    page = browser.get(step_url(pid, "review")).content.decode()
+    assert f"who aim to finish the review within {REVIEW_BUSINESS_DAYS} business days." in page
+    response = browser.post(f"/provider/products/{pid}/submit/", follow=True)
+    assert Revision.objects.get(product_id=pid).status == Revision.Status.IN_REVIEW
+    assert f"Operators aim to finish within {REVIEW_BUSINESS_DAYS} business days." in response.content.decode()

@@ -241,3 +241,16 @@ def test_a_version_read_from_an_older_revision_is_stale(api, olivia, submission)
     client.post(f"products/{pid}/revisions")
     assert client.patch(f"products/{pid}", json={"lock_version": 1, "name": "x"}).status_code == 409
     assert client.patch(f"products/{pid}", json={"lock_version": old_lock, "name": "x"}).status_code == 409
+
+
+def test_the_console_shows_the_services_checklist_refusal(web, olivia, submission):
+    _client, _pid, rid = submission
+    response = web(olivia).post(f"/operator/reviews/{rid}/approve/", {"check-content": "on"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/operator/reviews/{rid}/"
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        "Confirm every checklist item before approving (missing: "
+        + ", ".join(key for key, _label in CHECKLIST if key != "content")
+        + "), or reject with reasons."
+    ]
+    assert Revision.objects.get(pk=rid).status == "in_review"
