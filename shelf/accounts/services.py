@@ -114,7 +114,9 @@ def organization_create(*, actor: User, name: str, contact_email: str = "") -> O
 
 
 @transaction.atomic
-def membership_add(*, actor: User | None, organization: Organization, user: User, role: str = "member") -> Membership:
+def membership_add(
+    *, actor: User | None, organization: Organization, user: User, role: str = Membership.Role.MEMBER
+) -> Membership:
     if user.kind != User.Kind.PROVIDER:
         raise RuleViolations([Violation("user", "not_provider", _("Only provider accounts can join an organisation."))])
     membership, _created = Membership.objects.get_or_create(

@@ -40,7 +40,7 @@ def review_metrics(today=None) -> dict:
     for decided_at, outcome in Decision.objects.values_list("decided_at", "outcome"):
         year, week, _day = timezone.localtime(decided_at).isocalendar()
         key = f"{year}-W{week:02d}"
-        weeks.setdefault(key, {"approved": 0, "rejected": 0})[outcome] += 1
+        weeks.setdefault(key, dict.fromkeys(Decision.Outcome.values, 0))[outcome] += 1
     return {
         "waiting": len(waiting),
         "overdue": sum(1 for r in waiting if (business_days_left(r, today) or 0) < 0),
