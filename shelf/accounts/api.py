@@ -4,9 +4,8 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.errors import HttpError
 
-from shelf.accounts.models import Membership
 from shelf.accounts.schemas import LoginTokenIn, MeOut, TokenCreatedOut, TokenIn, TokenOut
-from shelf.accounts.selectors import tokens_for
+from shelf.accounts.selectors import memberships_for, tokens_for
 from shelf.accounts.services import token_create, token_revoke
 from shelf.errors import RuleViolations, Violation
 
@@ -16,7 +15,7 @@ router = Router(tags=["accounts"])
 @router.get("/me", response=MeOut)
 def me(request):
     user = request.user
-    memberships = Membership.objects.filter(user=user).select_related("organization") if user.is_provider else []
+    memberships = memberships_for(user)
     return {
         "username": user.username,
         "email": user.email,

@@ -2,8 +2,8 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from shelf.accounts.models import User
-from shelf.accounts.selectors import organizations_for
+from shelf.accounts.models import Organization, User
+from shelf.accounts.selectors import organization_for_write, organizations_for
 from shelf.catalog.models import Agreement, Category, Region
 
 
@@ -33,3 +33,13 @@ def agreements_for(user: User) -> QuerySet[Agreement]:
 def agreements_for_organization(organization) -> QuerySet[Agreement]:
     """What a product of this organisation may use: active templates and the organisation's own active agreements."""
     return Agreement.objects.filter(Q(organization__isnull=True) | Q(organization=organization), is_active=True)
+
+
+def agreement_organization_for_write(user: User, slug: str | None) -> Organization | None:
+    """Whom a new agreement belongs to: nobody (a template) for an operator, else the provider's organisation.
+
+    Anyone else gets 404; a provider's wrong or missing organisation raises RuleViolations (organization_for_write).
+    """
+    if user.is_authenticated and user.is_operator:
+        return None
+    return organization_for_write(user, slug)

@@ -116,9 +116,7 @@ def _changes(payload) -> dict:
 @router.post("/products", response={201: ProductOut})
 def product_new(request, payload: ProductCreateIn):
     """Create a draft from any subset of the fields."""
-    if not request.user.is_provider:
-        raise Http404
-    organization = organization_for_write(request.user, payload.organization)
+    organization = organization_for_write(request.user, payload.organization)  # 404 unless a provider
     revision = product_create(actor=request.user, organization=organization, changes=_changes(payload))
     return Status(201, product_out(revision.product, working_revision(revision.product)))
 

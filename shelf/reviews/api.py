@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from shelf.accounts.access import require_operator
 from shelf.products.models import Revision
 from shelf.products.selectors import business_days_left, due_label
-from shelf.reviews.selectors import review_queue
+from shelf.reviews.selectors import review_queue, revisions_for_review
 from shelf.reviews.services import review_approve, review_claim, review_reject, review_release
 
 router = Router(tags=["reviews"])
@@ -57,8 +57,7 @@ def review_out(revision: Revision) -> dict:
 
 
 def _revision(request, review_id: int) -> Revision:
-    require_operator(request.user)
-    return get_object_or_404(Revision.objects.select_related("product__organization", "category"), pk=review_id)
+    return get_object_or_404(revisions_for_review(request.user), pk=review_id)
 
 
 @router.get("/reviews", response=list[ReviewOut])

@@ -10,6 +10,13 @@ from shelf.products.selectors import business_days_left
 from shelf.reviews.models import Decision
 
 
+def revisions_for_review(user) -> QuerySet[Revision]:
+    """Every revision for an operator to review or read; none for anyone else, so a review is 404 for them."""
+    if user.is_authenticated and user.is_operator:
+        return Revision.objects.select_related("product__organization", "category")
+    return Revision.objects.none()
+
+
 def review_queue(*, category: str | None = None, provider: str | None = None) -> QuerySet[Revision]:
     """Submissions in review, earliest due first (so the overdue ones lead)."""
     revisions = (
