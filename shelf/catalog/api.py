@@ -22,7 +22,7 @@ def region_list(request):
 
 @router.get("/categories", response=list[CategoryOut])
 def category_list(request):
-    return [{"slug": c.slug, "name_zh": c.name_zh, "name_en": c.name_en, "children": c.leaves} for c in category_tree()]
+    return category_tree()
 
 
 @router.get("/agreements", response=list[AgreementOut])
