@@ -5,6 +5,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 
+from shelf.accounts.models import User
+
 
 def require_kind(user, kind: str) -> None:
     if not (user.is_authenticated and user.is_active and user.kind == kind):
@@ -12,15 +14,15 @@ def require_kind(user, kind: str) -> None:
 
 
 def require_provider(user) -> None:
-    require_kind(user, "provider")
+    require_kind(user, User.Kind.PROVIDER)
 
 
 def require_operator(user) -> None:
-    require_kind(user, "operator")
+    require_kind(user, User.Kind.OPERATOR)
 
 
 def require_buyer(user) -> None:
-    require_kind(user, "buyer")
+    require_kind(user, User.Kind.BUYER)
 
 
 def kind_required(kind: str):
@@ -39,6 +41,6 @@ def kind_required(kind: str):
     return decorator
 
 
-provider_required = kind_required("provider")
-operator_required = kind_required("operator")
-buyer_required = kind_required("buyer")
+provider_required = kind_required(User.Kind.PROVIDER)
+operator_required = kind_required(User.Kind.OPERATOR)
+buyer_required = kind_required(User.Kind.BUYER)

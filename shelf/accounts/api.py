@@ -4,7 +4,6 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.errors import HttpError
 
-from shelf.accounts.models import Membership
 from shelf.accounts.schemas import LoginTokenIn, MeOut, TokenCreatedOut, TokenIn, TokenOut
 from shelf.accounts.selectors import tokens_for
 from shelf.accounts.services import token_create, token_revoke
@@ -16,16 +15,7 @@ router = Router(tags=["accounts"])
 
 @router.get("/me", response=MeOut)
 def me(request):
-    user = request.user
-    memberships = Membership.objects.filter(user=user).select_related("organization") if user.is_provider else []
-    return {
-        "username": user.username,
-        "email": user.email,
-        "kind": user.kind,
-        "organizations": [
-            {"slug": m.organization.slug, "name": m.organization.name, "role": m.role} for m in memberships
-        ],
-    }
+    return request.user
 
 
 @router.get("/tokens", response=list[TokenOut])
@@ -36,7 +26,7 @@ def token_list(request):
 @router.post("/tokens", response={201: TokenCreatedOut})
 def token_new(request, payload: TokenIn):
     token, raw = token_create(user=request.user, name=payload.name or "")
-    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
+    return Status(201, TokenCreatedOut.from_orm(token, context={"token": raw}))
 
 
 @router.post("/auth/token", response={201: TokenCreatedOut}, auth=None)
@@ -49,7 +39,7 @@ def token_login(request, payload: LoginTokenIn):
     if user is None:
         raise RuleViolations([Violation("password", "invalid_credentials", _("Wrong username or password."))])
     token, raw = token_create(user=user, name=payload.name or "shelf CLI")
-    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
+    return Status(201, TokenCreatedOut.from_orm(token, context={"token": raw}))
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut)

@@ -2,11 +2,22 @@ from datetime import datetime
 
 from ninja import Schema
 
+from shelf.accounts.selectors import memberships_for
+
 
 class OrganizationOut(Schema):
+    # Built from one of the user's memberships: the organisation, with the user's role in it.
     slug: str
     name: str
     role: str
+
+    @staticmethod
+    def resolve_slug(membership) -> str:
+        return membership.organization.slug
+
+    @staticmethod
+    def resolve_name(membership) -> str:
+        return membership.organization.name
 
 
 class MeOut(Schema):
@@ -14,6 +25,10 @@ class MeOut(Schema):
     email: str
     kind: str
     organizations: list[OrganizationOut]
+
+    @staticmethod
+    def resolve_organizations(user):
+        return memberships_for(user)
 
 
 class TokenIn(Schema):
@@ -36,4 +51,9 @@ class TokenOut(Schema):
 
 
 class TokenCreatedOut(TokenOut):
+    # The raw value is shown this once: build it with `context={"token": raw}`.
     token: str
+
+    @staticmethod
+    def resolve_token(token, context) -> str:
+        return context["token"]

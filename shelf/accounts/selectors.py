@@ -2,13 +2,21 @@
 
 from django.db.models import QuerySet
 
-from shelf.accounts.models import ApiToken, Organization, User
+from shelf.accounts.access import require_provider
+from shelf.accounts.models import ApiToken, Membership, Organization, User
 
 
 def organizations_for(user: User) -> QuerySet[Organization]:
     if not user.is_authenticated or not user.is_provider:
         return Organization.objects.none()
     return Organization.objects.filter(memberships__user=user).distinct()
+
+
+def memberships_for(user: User) -> QuerySet[Membership]:
+    """The user's own memberships with their organisations; none for anyone but a provider."""
+    if not user.is_authenticated or not user.is_provider:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("organization")
 
 
 def tokens_for(user: User) -> QuerySet[ApiToken]:
@@ -18,12 +26,14 @@ def tokens_for(user: User) -> QuerySet[ApiToken]:
 def organization_for_write(user: User, slug: str | None) -> Organization:
     """The organisation a provider acts for: the one named, or its only one.
 
-    Raises RuleViolations on the `organization` field, never leaking other organisations' names.
+    Anyone but a provider gets 404 (only providers create what organisations own). A provider's wrong or
+    missing choice raises RuleViolations on the `organization` field, never leaking other organisations' names.
     """
     from django.utils.translation import gettext as _
 
     from shelf.errors import RuleViolations, Violation
 
+    require_provider(user)
     organizations = organizations_for(user)
     if slug:
         organization = organizations.filter(slug=slug).first()

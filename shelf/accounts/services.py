@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from shelf.accounts.access import require_provider
 from shelf.accounts.models import ApiToken, Membership, Organization, User, hash_token
 from shelf.audit.services import audit_record
-from shelf.errors import Conflict, RuleViolations, Violation, raise_if
+from shelf.errors import RuleViolations, Violation, raise_if
 
 TOKEN_PREFIX = "shelf_"  # noqa: S105 - a recognisable prefix, not a secret
 OPERATORS_GROUP = "operators"
@@ -104,8 +105,8 @@ def provider_signup(*, username: str, email: str, password: str, organization_na
 
 @transaction.atomic
 def organization_create(*, actor: User, name: str, contact_email: str = "") -> Organization:
-    if not actor.is_provider:
-        raise Conflict(_("Only provider accounts can own an organisation."), code="not_provider")
+    """Only a provider account owns organisations; anyone else gets 404, like every other wrong role."""
+    require_provider(actor)
     raise_if(_organization_violations(name))
     organization = Organization.objects.create(name=name.strip(), slug=_unique_slug(name), contact_email=contact_email)
     Membership.objects.create(organization=organization, user=actor, role=Membership.Role.OWNER)
@@ -114,7 +115,9 @@ def organization_create(*, actor: User, name: str, contact_email: str = "") -> O
 
 
 @transaction.atomic
-def membership_add(*, actor: User | None, organization: Organization, user: User, role: str = "member") -> Membership:
+def membership_add(
+    *, actor: User | None, organization: Organization, user: User, role: str = Membership.Role.MEMBER
+) -> Membership:
     if user.kind != User.Kind.PROVIDER:
         raise RuleViolations([Violation("user", "not_provider", _("Only provider accounts can join an organisation."))])
     membership, _created = Membership.objects.get_or_create(

@@ -16,7 +16,12 @@ class CategoryLeafOut(Schema):
 
 
 class CategoryOut(CategoryLeafOut):
+    # A top-level category from `category_tree()`, whose active leaves are prefetched as `leaves`.
     children: list[CategoryLeafOut]
+
+    @staticmethod
+    def resolve_children(category) -> list:
+        return category.leaves
 
 
 class AgreementIn(Schema):

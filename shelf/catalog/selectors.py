@@ -2,8 +2,8 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from shelf.accounts.models import User
-from shelf.accounts.selectors import organizations_for
+from shelf.accounts.models import Organization, User
+from shelf.accounts.selectors import organization_for_write, organizations_for
 from shelf.catalog.models import Agreement, Category, Region
 
 
@@ -69,3 +69,13 @@ def reference_counts() -> dict[str, int]:
         "category_count": Category.objects.count(),
         "template_count": agreement_templates().count(),
     }
+
+
+def agreement_organization_for_write(user: User, slug: str | None) -> Organization | None:
+    """Whom a new agreement belongs to: nobody (a template) for an operator, else the provider's organisation.
+
+    Anyone else gets 404; a provider's wrong or missing organisation raises RuleViolations (organization_for_write).
+    """
+    if user.is_authenticated and user.is_operator:
+        return None
+    return organization_for_write(user, slug)

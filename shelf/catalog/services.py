@@ -3,23 +3,19 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from shelf.accounts.access import require_operator
 from shelf.accounts.models import Organization, User
 from shelf.audit.services import audit_record
 from shelf.catalog import rules
 from shelf.catalog.models import Agreement, Category, Region
-from shelf.errors import Conflict, Violation, raise_if
-
-
-def _require_operator(actor: User) -> None:
-    if not actor.is_operator:
-        raise Conflict(_("Only operators manage reference data."), code="not_operator")
+from shelf.errors import Violation, raise_if
 
 
 @transaction.atomic
 def agreement_create(*, actor: User, organization: Organization | None, title: str, body: str) -> Agreement:
-    """A provider writes its own agreement; an operator (organization=None) writes a template."""
+    """A provider writes its own agreement; an operator (organization=None) writes a template (404 for others)."""
     if organization is None:
-        _require_operator(actor)
+        require_operator(actor)
     raise_if(rules.agreement_violations(title=title, body=body))
     agreement = Agreement.objects.create(
         organization=organization, title=title.strip(), body=body.strip(), created_by=actor
@@ -55,7 +51,7 @@ def region_save(
     is_active: bool = True,
     position: int = 0,
 ) -> Region:
-    _require_operator(actor)
+    require_operator(actor)
     violations = rules.code_violations("code", code, label=_("Code"), max_length=40)
     violations += rules.bilingual_violations(name_zh=name_zh, name_en=name_en)
     code = (code or "").strip()
@@ -83,7 +79,7 @@ def category_save(
     is_active: bool = True,
     position: int = 0,
 ) -> Category:
-    _require_operator(actor)
+    require_operator(actor)
     violations = rules.code_violations("slug", slug, label=_("Slug"), max_length=60)
     violations += rules.bilingual_violations(name_zh=name_zh, name_en=name_en)
     slug = (slug or "").strip()

@@ -12,7 +12,6 @@ import re
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
@@ -35,50 +34,13 @@ DISCARD_READ = 1024 * 1024
 CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-def _out(request, image: Image) -> dict:
-    data = {
-        "id": image.id,
-        "name": image.name,
-        "organization": image.organization.slug,
-        "region": image.region.code,
-        "format": image.disk_format,
-        "status": image.status,
-        "description": image.description,
-        "os_hint": image.os_hint,
-        "virtual_size": image.virtual_size,
-        "stored_size": image.stored_size,
-        "sha256": image.sha256,
-        "failure_code": image.failure_code,
-        "failure_reason": image.failure_reason,
-        "source_image": image.source_image_id,
-        "created_at": image.created_at,
-        "available_at": image.available_at,
-        "upload": None,
-    }
-    upload = getattr(image, "upload", None) if image.status == Image.Status.IMPORTING else None
-    if upload is not None:
-        data["upload"] = _upload_out(image, upload)
-    return data
-
-
-def _upload_out(image: Image, upload) -> dict:
-    return {
-        "url": reverse("api:image_upload", kwargs={"image_id": image.id}),
-        "received": upload.received,
-        "size": upload.expected_size,
-        "chunk_max": settings.SHELF_UPLOAD_CHUNK_MAX,
-    }
-
-
 def _owned(request, image_id) -> Image:
     return get_object_or_404(images_owned_by(request.user).select_related("upload"), pk=image_id)
 
 
 @router.post("/images", response={201: ImageOut})
 def image_create(request, payload: ImageIn):
-    if not request.user.is_provider:
-        raise Http404
-    organization = organization_for_write(request.user, payload.organization)
+    organization = organization_for_write(request.user, payload.organization)  # 404 unless a provider
     image = image_import_start(
         actor=request.user,
         organization=organization,
@@ -90,7 +52,7 @@ def image_create(request, payload: ImageIn):
         description=payload.description or "",
         os_hint=payload.os_hint or "",
     )
-    return Status(201, _out(request, image))
+    return Status(201, image)
 
 
 @router.get("/images", response=list[ImageOut])
@@ -100,12 +62,12 @@ def image_list(request, region: str | None = None, status: str | None = None):
         images = images.filter(region__code=region)
     if status:
         images = images.filter(status=status)
-    return [_out(request, image) for image in images]
+    return images
 
 
 @router.get("/images/{uuid:image_id}", response=ImageOut)
 def image_detail(request, image_id):
-    return _out(request, get_object_or_404(images_for(request.user).select_related("upload"), pk=image_id))
+    return get_object_or_404(images_for(request.user).select_related("upload"), pk=image_id)
 
 
 @router.delete("/images/{uuid:image_id}", response={204: None})
@@ -116,11 +78,10 @@ def image_remove(request, image_id):
 
 @router.get("/images/{uuid:image_id}/upload", response=UploadOut, url_name="image_upload")
 def upload_status(request, image_id):
-    image = _owned(request, image_id)
-    upload = getattr(image, "upload", None)
+    upload = getattr(_owned(request, image_id), "upload", None)
     if upload is None:
         raise Http404
-    return _upload_out(image, upload)
+    return upload
 
 
 @router.put("/images/{uuid:image_id}/upload", response=UploadOut)
@@ -186,21 +147,20 @@ def _upload_chunk(request, image_id):
         )
     image_upload_chunk(actor=request.user, image=image, start=start, length=length, total=total, body=request)
     image.refresh_from_db()
-    return _upload_out(image, image.upload)
+    return image.upload
 
 
 @router.post("/images/{uuid:image_id}/upload/complete", response=ImageOut)
 def upload_complete(request, image_id, payload: CompleteIn):
-    image = image_import_complete(actor=request.user, image=_owned(request, image_id), sha256=payload.sha256 or "")
-    return _out(request, image)
+    return image_import_complete(actor=request.user, image=_owned(request, image_id), sha256=payload.sha256 or "")
 
 
 @router.delete("/images/{uuid:image_id}/upload", response=ImageOut)
 def upload_cancel(request, image_id):
-    return _out(request, image_import_cancel(actor=request.user, image=_owned(request, image_id)))
+    return image_import_cancel(actor=request.user, image=_owned(request, image_id))
 
 
 @router.post("/images/{uuid:image_id}/copy", response={202: ImageOut})
 def image_copy(request, image_id, payload: CopyIn):
     copy = image_copy_start(actor=request.user, image=_owned(request, image_id), region_code=payload.region or "")
-    return Status(202, _out(request, copy))
+    return Status(202, copy)

@@ -1,7 +1,11 @@
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
+from django.urls import reverse
 from ninja import Schema
+
+from shelf.images.models import Image
 
 
 class ImageIn(Schema):
@@ -16,10 +20,23 @@ class ImageIn(Schema):
 
 
 class UploadOut(Schema):
+    # Built from an open upload session (ImageUpload): where to send the bytes, how many the server holds.
     url: str
     received: int
     size: int | None
     chunk_max: int
+
+    @staticmethod
+    def resolve_url(upload) -> str:
+        return reverse("api:image_upload", kwargs={"image_id": upload.image_id})
+
+    @staticmethod
+    def resolve_size(upload) -> int | None:
+        return upload.expected_size
+
+    @staticmethod
+    def resolve_chunk_max(upload) -> int:
+        return settings.SHELF_UPLOAD_CHUNK_MAX
 
 
 class ImageOut(Schema):
@@ -40,6 +57,29 @@ class ImageOut(Schema):
     created_at: datetime
     available_at: datetime | None
     upload: UploadOut | None = None
+
+    @staticmethod
+    def resolve_organization(image) -> str:
+        return image.organization.slug
+
+    @staticmethod
+    def resolve_region(image) -> str:
+        return image.region.code
+
+    @staticmethod
+    def resolve_format(image) -> str:
+        return image.disk_format
+
+    @staticmethod
+    def resolve_source_image(image) -> UUID | None:
+        return image.source_image_id
+
+    @staticmethod
+    def resolve_upload(image):
+        """Only an importing image has an upload session to show."""
+        if image.status != Image.Status.IMPORTING:
+            return None
+        return getattr(image, "upload", None)
 
 
 class CompleteIn(Schema):

@@ -46,7 +46,11 @@ def word_add(*, actor, word: str, kind: str, language: str = "", note: str = "")
             )
         return word_set_active(actor=actor, word=existing, active=True)
     claim = ClaimWord.objects.create(
-        word=word, kind=kind, language=language or ("zh" if is_chinese(word) else "en"), note=note, created_by=actor
+        word=word,
+        kind=kind,
+        language=language or (ClaimWord.Language.ZH if is_chinese(word) else ClaimWord.Language.EN),
+        note=note,
+        created_by=actor,
     )
     audit_record(actor=actor, target=claim, action="prereview.word_add", data={"word": word, "kind": kind})
     return claim

@@ -37,68 +37,9 @@ from shelf.uploads import uploaded_file
 router = Router(tags=["products"])
 
 
-def _price(value) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def product_out(product: Product, revision: Revision) -> dict:
-    base = f"/api/v1/products/{product.id}"
-    document = revision.document_or_none
-    typed = revision.price_input or {}
-    return {
-        "id": product.id,
-        "organization": product.organization.slug,
-        "revision": revision.number,
-        "status": revision.status,
-        "lock_version": revision.lock_version,
-        "wizard_step": revision.wizard_step,
-        "access_type": revision.access_type,
-        "category": revision.category.slug if revision.category_id else None,
-        "name": revision.name,
-        "tags": revision.tags,
-        "software": revision.software,
-        "version": revision.version,
-        "agreement": revision.agreement_id,
-        "deliveries": {d.region.code: d.image_id for d in revision.deliveries.all()},
-        "billing_mode": revision.billing_mode,
-        # A price that could not be stored is shown as typed, so the provider sees what to fix.
-        **{f: _price(getattr(revision, f)) or typed.get(f) for f in ("price_yearly", "price_monthly", "price_hourly")},
-        "currency": revision.currency,
-        "summary": revision.summary,
-        "details": revision.details,
-        "details_html": revision.details_html,
-        "pictures": [
-            {
-                "id": p.id,
-                "url": f"{base}/pictures/{p.id}",
-                "width": p.width,
-                "height": p.height,
-                "size": p.size,
-                "content_type": p.content_type,
-                "sha256": p.sha256,
-            }
-            for p in revision.pictures.all()
-        ],
-        "document": None
-        if document is None
-        else {
-            "filename": document.filename,
-            "kind": document.kind,
-            "size": document.size,
-            "sha256": document.sha256,
-            "url": f"{base}/document",
-        },
-        "submitted_at": revision.submitted_at,
-        "due_at": revision.due_at,
-        "rejection_reasons": revision.rejection_reasons or {},
-        "listed_revision": _listed_number(product),
-    }
-
-
-def _listed_number(product: Product) -> int | None:
-    if hasattr(product, "listed"):  # set by product_list_for
-        return product.listed.number if product.listed else None
-    return product.revisions.filter(status=Revision.Status.LISTED).values_list("number", flat=True).first()
+def product_out(product: Product, revision: Revision) -> ProductOut:
+    """What the product endpoints answer: the product seen through one of its revisions (the working one)."""
+    return ProductOut.from_orm(revision, context={"product": product})
 
 
 def _own(request, product_id) -> tuple[Product, Revision]:
@@ -116,16 +57,15 @@ def _changes(payload) -> dict:
 @router.post("/products", response={201: ProductOut})
 def product_new(request, payload: ProductCreateIn):
     """Create a draft from any subset of the fields."""
-    if not request.user.is_provider:
-        raise Http404
-    organization = organization_for_write(request.user, payload.organization)
+    organization = organization_for_write(request.user, payload.organization)  # 404 unless a provider
     revision = product_create(actor=request.user, organization=organization, changes=_changes(payload))
     return Status(201, product_out(revision.product, working_revision(revision.product)))
 
 
 @router.get("/products", response=list[ProductOut])
 def product_list(request, status: str | None = None):
-    return [product_out(p, r) for p, r in product_list_for(request.user, status=status)]
+    # Each revision's product is the one product_list_for fetched, with the listed revision already known.
+    return [revision for _product, revision in product_list_for(request.user, status=status)]
 
 
 @router.get("/products/{uuid:product_id}", response=ProductOut)
@@ -146,9 +86,9 @@ def product_patch(request, product_id, payload: ProductPatchIn):
 @router.post("/products/{uuid:product_id}/pictures", response={201: PictureOut})
 def picture_upload(request, product_id):
     """Multipart field `file`: PNG or JPEG, exactly 390 x 260 px, 72 dpi, at most 2 MB."""
-    product, revision = _own(request, product_id)
+    _product, revision = _own(request, product_id)
     picture = picture_add(actor=request.user, revision=revision, fileobj=uploaded_file(request, field="pictures"))
-    return Status(201, product_out(product, working_revision(product))["pictures"][picture.position])
+    return Status(201, picture)
 
 
 @router.get("/products/{uuid:product_id}/pictures/{int:picture_id}", response={200: None})
@@ -168,10 +108,9 @@ def picture_remove(request, product_id, picture_id: int):
 @router.post("/products/{uuid:product_id}/document", response={201: DocumentOut})
 def document_upload(request, product_id):
     """Multipart field `file`: PDF, Word, PowerPoint, ZIP or RAR (by content), at most 2 MB."""
-    product, revision = _own(request, product_id)
+    _product, revision = _own(request, product_id)
     upload = uploaded_file(request, field="document")
-    document_set(actor=request.user, revision=revision, fileobj=upload, filename=upload.name)
-    return Status(201, product_out(product, working_revision(product))["document"])
+    return Status(201, document_set(actor=request.user, revision=revision, fileobj=upload, filename=upload.name))
 
 
 @router.get("/products/{uuid:product_id}/document", response={200: None})
@@ -202,7 +141,7 @@ def product_validate(request, product_id):
     """Dry run of submit: 200 {"valid": true} or 422 with every violation. Changes nothing."""
     _product, revision = _own(request, product_id)
     raise_if(rules.revision_violations(revision))
-    return {"valid": True}
+    return ValidOut(valid=True)
 
 
 @router.post("/products/{uuid:product_id}/submit", response=ProductOut)
@@ -222,18 +161,7 @@ def product_withdraw_view(request, product_id):
 @router.get("/products/{uuid:product_id}/audit", response=list[AuditOut])
 def product_audit(request, product_id):
     product, _revision = _own(request, product_id)
-    return [
-        {
-            "created_at": e.created_at,
-            "actor": e.actor_name,
-            "action": e.action,
-            "from_status": e.from_status,
-            "to_status": e.to_status,
-            "reason": e.reason,
-            "data": e.data,
-        }
-        for e in AuditEvent.objects.for_object(product)
-    ]
+    return AuditEvent.objects.for_object(product)
 
 
 @router.post("/products/{uuid:product_id}/revisions", response={201: ProductOut})
@@ -247,17 +175,7 @@ def product_revise(request, product_id):
 @router.get("/products/{uuid:product_id}/revisions", response=list[RevisionOut])
 def product_revisions(request, product_id):
     product, _revision = _own(request, product_id)
-    return [
-        {
-            "number": r.number,
-            "status": r.status,
-            "name": r.name,
-            "submitted_at": r.submitted_at,
-            "decided_at": r.decided_at,
-            "rejection_reasons": r.rejection_reasons or {},
-        }
-        for r in product.revisions.order_by("-number")
-    ]
+    return product.revisions.order_by("-number")
 
 
 @router.post("/products/{uuid:product_id}/delist", response=ProductOut)

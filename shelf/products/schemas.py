@@ -1,7 +1,10 @@
 from datetime import datetime
 from uuid import UUID
 
+from django.urls import reverse
 from ninja import Schema
+
+from shelf.products.selectors import listed_revision_number
 
 
 class AgreementDraftIn(Schema):
@@ -48,6 +51,12 @@ class PictureOut(Schema):
     content_type: str
     sha256: str
 
+    @staticmethod
+    def resolve_url(picture) -> str:
+        return reverse(
+            "api:picture_download", kwargs={"product_id": picture.revision.product_id, "picture_id": picture.id}
+        )
+
 
 class DocumentOut(Schema):
     filename: str
@@ -55,6 +64,20 @@ class DocumentOut(Schema):
     size: int
     sha256: str
     url: str
+
+    @staticmethod
+    def resolve_url(document) -> str:
+        # The working revision's document; a given revision's is at ?revision=N.
+        return reverse("api:document_download", kwargs={"product_id": document.revision.product_id})
+
+
+def _price(value) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _product(revision, context):
+    """The product a ProductOut shows: the one the endpoint holds (given as context) or the revision's."""
+    return (context or {}).get("product") or revision.product
 
 
 class ProductOut(Schema):
@@ -87,6 +110,57 @@ class ProductOut(Schema):
     rejection_reasons: dict[str, str]
     listed_revision: int | None
 
+    # Built from a revision (the working one, as a rule), with its product as context {"product": ...}:
+    # the revision holds the content, the product who owns it and which revision is on sale.
+    @staticmethod
+    def resolve_id(revision, context) -> UUID:
+        return _product(revision, context).id
+
+    @staticmethod
+    def resolve_organization(revision, context) -> str:
+        return _product(revision, context).organization.slug
+
+    @staticmethod
+    def resolve_revision(revision) -> int:
+        return revision.number
+
+    @staticmethod
+    def resolve_category(revision) -> str | None:
+        return revision.category.slug if revision.category_id else None
+
+    @staticmethod
+    def resolve_agreement(revision) -> int | None:
+        return revision.agreement_id
+
+    @staticmethod
+    def resolve_deliveries(revision) -> dict:
+        return {d.region.code: d.image_id for d in revision.deliveries.all()}
+
+    # A price that could not be stored is shown as typed, so the provider sees what to fix.
+    @staticmethod
+    def resolve_price_yearly(revision) -> str | None:
+        return _price(revision.price_yearly) or (revision.price_input or {}).get("price_yearly")
+
+    @staticmethod
+    def resolve_price_monthly(revision) -> str | None:
+        return _price(revision.price_monthly) or (revision.price_input or {}).get("price_monthly")
+
+    @staticmethod
+    def resolve_price_hourly(revision) -> str | None:
+        return _price(revision.price_hourly) or (revision.price_input or {}).get("price_hourly")
+
+    @staticmethod
+    def resolve_document(revision):
+        return revision.document_or_none
+
+    @staticmethod
+    def resolve_rejection_reasons(revision) -> dict:
+        return revision.rejection_reasons or {}
+
+    @staticmethod
+    def resolve_listed_revision(revision, context) -> int | None:
+        return listed_revision_number(_product(revision, context))
+
 
 class ValidOut(Schema):
     valid: bool
@@ -101,6 +175,10 @@ class AuditOut(Schema):
     reason: str
     data: dict
 
+    @staticmethod
+    def resolve_actor(event) -> str:
+        return event.actor_name
+
 
 class DelistIn(Schema):
     reason: str | None = None
@@ -113,3 +191,7 @@ class RevisionOut(Schema):
     submitted_at: datetime | None
     decided_at: datetime | None
     rejection_reasons: dict[str, str]
+
+    @staticmethod
+    def resolve_rejection_reasons(revision) -> dict:
+        return revision.rejection_reasons or {}

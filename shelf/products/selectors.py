@@ -34,6 +34,13 @@ def working_revision(product: Product) -> Revision:
     )
 
 
+def listed_revision_number(product: Product) -> int | None:
+    """The number of the revision on sale, if any (product_list_for sets `listed` to save the query)."""
+    if hasattr(product, "listed"):
+        return product.listed.number if product.listed else None
+    return product.revisions.filter(status=Revision.Status.LISTED).values_list("number", flat=True).first()
+
+
 def product_list_for(user: User, *, status: str | None = None) -> list[tuple[Product, Revision]]:
     products = products_for(user).prefetch_related(
         Prefetch(

@@ -9,6 +9,7 @@ import hashlib
 import uuid
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -512,7 +513,7 @@ def product_submit(*, actor: User, revision: Revision) -> Revision:
             "name": revision.name,
             "due": timezone.localtime(revision.due_at).date(),
         },
-        url=f"/operator/reviews/{revision.pk}/",
+        url=reverse("reviews:review", kwargs={"revision_id": revision.pk}),
     )
     return revision
 
@@ -622,7 +623,7 @@ def product_delist(*, actor: User, product: Product, reason: str) -> Revision:
         event="product.delisted",
         title=_("“%(name)s” was delisted") % {"name": listed.name},
         body=reason,
-        url=f"/provider/products/{product.pk}/preview/",
+        url=reverse("products:preview", kwargs={"product_id": product.pk}),
     )
     emit(
         organization=product.organization,

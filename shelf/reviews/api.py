@@ -1,96 +1,51 @@
 """Review API for operators. Anyone else gets 404, so the queue's existence does not leak."""
 
-from datetime import datetime
-
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router
 
 from shelf.accounts.access import require_operator
 from shelf.products.models import Revision
-from shelf.products.selectors import business_days_left, due_label
-from shelf.reviews.selectors import review_queue
+from shelf.reviews.schemas import ApproveIn, RejectIn, ReviewOut
+from shelf.reviews.selectors import review_queue, revisions_for_review
 from shelf.reviews.services import review_approve, review_claim, review_reject, review_release
 
 router = Router(tags=["reviews"])
 
 
-class ReviewOut(Schema):
-    id: int
-    product: str
-    revision: int
-    name: str
-    provider: str
-    category: str | None
-    status: str
-    submitted_at: datetime | None
-    due_at: datetime | None
-    business_days_left: int | None
-    due: str
-    claimed_by: str | None
-
-
-class ApproveIn(Schema):
-    checklist: dict[str, bool] | None = None
-
-
-class RejectIn(Schema):
-    reasons: dict[str, str] | None = None
-    checklist: dict[str, bool] | None = None
-
-
-def review_out(revision: Revision) -> dict:
-    claim = getattr(revision, "claim", None)
-    return {
-        "id": revision.pk,
-        "product": str(revision.product_id),
-        "revision": revision.number,
-        "name": revision.name,
-        "provider": revision.product.organization.slug,
-        "category": revision.category.slug if revision.category_id else None,
-        "status": revision.status,
-        "submitted_at": revision.submitted_at,
-        "due_at": revision.due_at,
-        "business_days_left": business_days_left(revision),
-        "due": due_label(revision),
-        "claimed_by": claim.operator.username if claim else None,
-    }
-
-
 def _revision(request, review_id: int) -> Revision:
-    require_operator(request.user)
-    return get_object_or_404(Revision.objects.select_related("product__organization", "category"), pk=review_id)
+    return get_object_or_404(revisions_for_review(request.user), pk=review_id)
 
 
 @router.get("/reviews", response=list[ReviewOut])
 def review_list(request, category: str | None = None, provider: str | None = None):
     """Submissions in review, earliest due first."""
     require_operator(request.user)
-    return [review_out(r) for r in review_queue(category=category, provider=provider)]
+    return review_queue(category=category, provider=provider)
 
 
 @router.get("/reviews/{int:review_id}", response=ReviewOut)
 def review_detail(request, review_id: int):
-    return review_out(_revision(request, review_id))
+    return _revision(request, review_id)
 
 
 @router.post("/reviews/{int:review_id}/claim", response=ReviewOut)
 def review_claim_view(request, review_id: int):
     revision = _revision(request, review_id)
     review_claim(operator=request.user, revision=revision)
-    return review_out(_revision(request, review_id))
+    return _revision(request, review_id)
 
 
 @router.post("/reviews/{int:review_id}/release", response=ReviewOut)
 def review_release_view(request, review_id: int):
     revision = _revision(request, review_id)
     review_release(operator=request.user, revision=revision)
-    return review_out(_revision(request, review_id))
+    return _revision(request, review_id)
 
 
 @router.post("/reviews/{int:review_id}/approve", response=ReviewOut)
 def review_approve_view(request, review_id: int, payload: ApproveIn):
     review_approve(operator=request.user, revision=_revision(request, review_id), checklist=payload.checklist)
-    return review_out(_revision(request, review_id))
+    return _revision(request, review_id)
 
 
 @router.post("/reviews/{int:review_id}/reject", response=ReviewOut)
@@ -102,4 +57,4 @@ def review_reject_view(request, review_id: int, payload: RejectIn):
         reasons=payload.reasons or {},
         checklist=payload.checklist,
     )
-    return review_out(_revision(request, review_id))
+    return _revision(request, review_id)

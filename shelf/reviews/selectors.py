@@ -10,6 +10,13 @@ from shelf.products.selectors import business_days_left
 from shelf.reviews.models import Decision
 
 
+def revisions_for_review(user) -> QuerySet[Revision]:
+    """Every revision for an operator to review or read; none for anyone else, so a review is 404 for them."""
+    if user.is_authenticated and user.is_operator:
+        return Revision.objects.select_related("product__organization", "category")
+    return Revision.objects.none()
+
+
 def review_queue(*, category: str | None = None, provider: str | None = None) -> QuerySet[Revision]:
     """Submissions in review, earliest due first (so the overdue ones lead)."""
     revisions = (
@@ -40,7 +47,7 @@ def review_metrics(today=None) -> dict:
     for decided_at, outcome in Decision.objects.values_list("decided_at", "outcome"):
         year, week, _day = timezone.localtime(decided_at).isocalendar()
         key = f"{year}-W{week:02d}"
-        weeks.setdefault(key, {"approved": 0, "rejected": 0})[outcome] += 1
+        weeks.setdefault(key, dict.fromkeys(Decision.Outcome.values, 0))[outcome] += 1
     return {
         "waiting": len(waiting),
         "overdue": sum(1 for r in waiting if (business_days_left(r, today) or 0) < 0),

@@ -5,6 +5,7 @@ so buyers always see exactly one listed revision.
 """
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -181,7 +182,7 @@ def review_approve(*, operator: User, revision: Revision, checklist: dict | None
             organization=organization,
             event="product.approved",
             title=_("“%(name)s” is approved and listed") % {"name": revision.name},
-            url=f"/provider/products/{revision.product_id}/preview/",
+            url=reverse("products:preview", kwargs={"product_id": revision.product_id}),
         )
         emit(
             organization=organization,
@@ -225,7 +226,7 @@ def review_reject(
             event="product.rejected",
             title=_("“%(name)s” was not approved") % {"name": revision.name},
             body="\n".join(f"{field}: {text}" for field, text in reasons.items()),
-            url=f"/provider/products/{revision.product_id}/",
+            url=reverse("products:resume", kwargs={"product_id": revision.product_id}),
         )
         emit(
             organization=organization,

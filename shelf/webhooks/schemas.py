@@ -19,6 +19,10 @@ class WebhookOut(Schema):
     is_active: bool
     created_at: datetime
 
+    @staticmethod
+    def resolve_organization(webhook) -> str:
+        return webhook.organization.slug
+
 
 class DeliveryOut(Schema):
     id: UUID
