@@ -13,7 +13,7 @@ router = Router(tags=["reviews"])
 
 
 def _revision(request, review_id: int) -> Revision:
-    return get_object_or_404(revisions_for_review(request.user), pk=review_id)
+    return get_object_or_404(revisions_for_review(user=request.user), pk=review_id)
 
 
 @router.get("/reviews", response=list[ReviewOut])

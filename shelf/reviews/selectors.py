@@ -10,13 +10,6 @@ from shelf.products.selectors import business_days_left
 from shelf.reviews.models import Decision
 
 
-def revisions_for_review(user) -> QuerySet[Revision]:
-    """Every revision for an operator to review or read; none for anyone else, so a review is 404 for them."""
-    if user.is_authenticated and user.is_operator:
-        return Revision.objects.select_related("product__organization", "category")
-    return Revision.objects.none()
-
-
 def review_queue(*, category: str | None = None, provider: str | None = None) -> QuerySet[Revision]:
     """Submissions in review, earliest due first (so the overdue ones lead)."""
     revisions = (
@@ -59,7 +52,8 @@ def review_metrics(today=None) -> dict:
 
 
 def revisions_for_review(*, user) -> QuerySet[Revision]:
-    """Every provider's revisions, in any status, for operators only (anyone else gets none, so a 404)."""
+    """Every provider's revisions, in any status, for operators to review or read; none for anyone else, so a
+    review is 404 for them."""
     if not (user.is_authenticated and user.is_operator):
         return Revision.objects.none()
     return Revision.objects.select_related("product__organization", "category__parent")
