@@ -161,6 +161,8 @@ def sync_pictures(api, product: dict, files: list[tuple[str, Path]], problems: l
     wanted_shas = [sha for _f, sha in wanted]
     keep, remove, seen = [], [], set()
     for picture in product["pictures"]:
+        # The server stores re-encoded pixels; what it received from us is `upload_sha256`.
+        picture["sha256"] = picture.get("upload_sha256") or picture["sha256"]
         if picture["sha256"] in wanted_shas and picture["sha256"] not in seen:
             keep.append(picture)
             seen.add(picture["sha256"])

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from shelf.errors import RuleViolations, TooLarge, Violation, raise_if
 
@@ -42,6 +42,10 @@ PICTURE_DPI = 72
 # Anything declaring more pixels than this is refused unopened. Only exact 390 x 260
 # pictures are ever decoded, so this mainly keeps Pillow's own bomb guard out of play.
 PICTURE_MAX_PIXELS = 25_000_000
+# PNG text chunks (zTXt, iTXt) are inflated by Pillow while it parses headers; cap what one chunk and all of
+# them may inflate to (Pillow's defaults are 1 MiB and 64 MiB), so a small file cannot make us inflate much.
+PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 RESIZE_HINT = "e.g. `convert in.png -resize 390x260! out.png`"
 DPI_HINT = "e.g. `convert in.png -units PixelsPerInch -density 72 out.png`"
 
@@ -279,6 +283,44 @@ def _check_picture(fileobj: IO[bytes], field: str) -> PictureInfo:
     )
 
 
+def sha256_of(fileobj: IO[bytes]) -> str:
+    """The SHA-256 of a whole seekable file, read in chunks; the file is rewound afterwards."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter_chunks(fileobj):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def reencode_picture(fileobj: IO[bytes], info: PictureInfo) -> tuple[IO[bytes], PictureInfo]:
+    """The picture's pixels, and nothing else, encoded anew in its format at 72 dpi.
+
+    What is stored and served is this re-encoding, never the upload: bytes after the image's end (an appended
+    archive or HTML page), metadata (EXIF with GPS, comments, colour profiles) and odd chunks do not survive.
+    Call it with a picture `check_picture` accepted.
+    """
+    import io
+
+    fileobj.seek(0)
+    with Image.open(fileobj, formats=["PNG"] if info.format == "png" else ["JPEG"]) as img:
+        img.load()
+        keep = ("RGB", "RGBA", "L", "LA") if info.format == "png" else ("RGB", "L")
+        pixels = img if img.mode in keep else img.convert("RGBA" if info.format == "png" else "RGB")
+        clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # a fresh image: no info carried
+    out = io.BytesIO()
+    if info.format == "png":
+        clean.save(out, "PNG", dpi=(PICTURE_DPI, PICTURE_DPI), optimize=True)
+    else:
+        clean.save(out, "JPEG", dpi=(PICTURE_DPI, PICTURE_DPI), quality=95)
+    out.seek(0)
+    size = len(out.getbuffer())
+    dpi = (float(PICTURE_DPI), float(PICTURE_DPI))
+    return out, PictureInfo(info.format, info.width, info.height, dpi, size, info.content_type, info.extension)
+
+
 @dataclass(frozen=True)
 class _Resolution:
     dpi: tuple[float, float]
@@ -410,7 +452,8 @@ class DocumentInfo:
 def check_document(fileobj: IO[bytes], *, field: str = "document") -> DocumentInfo:
     """Check a product document; raise `RuleViolations` listing every failure.
 
-    Rules: PDF, Word, PowerPoint, ZIP or RAR by content; at most 2 MB; ZIP-based
+    Rules: PDF, Word, PowerPoint, ZIP or RAR by content; at most 2 MB; a PDF must open in a PDF parser and have
+    a page; ZIP-based
     files (zip, docx, pptx) must be intact, not encrypted, not a zip bomb and hold
     only safe relative paths. RAR is accepted by signature alone (no RAR reader is
     bundled), so its content is not inspected. An oversized file is only sniffed,
@@ -450,7 +493,7 @@ def _check_document(fileobj: IO[bytes], field: str) -> DocumentInfo:
     elif head.startswith(RAR_SIGNATURES):
         kind = "rar"
     elif PDF_MARKER in head:
-        kind = "pdf"
+        kind = None if too_large else _pdf_kind(fileobj, add)
     else:
         add(
             "type",
@@ -463,6 +506,41 @@ def _check_document(fileobj: IO[bytes], field: str) -> DocumentInfo:
     assert kind is not None
     content_type, extension = _DOCUMENT_TYPES[kind]
     return DocumentInfo(kind=kind, content_type=content_type, extension=extension, size=size)
+
+
+def _pdf_kind(fileobj: IO[bytes], add: _Add) -> str | None:
+    """A PDF is a file a PDF parser opens, with at least one page a buyer can read; a marker is not enough."""
+    import logging
+
+    from pypdf import PdfReader
+
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # repairs of slightly broken files are not our log's business
+    try:
+        fileobj.seek(0)
+        reader = PdfReader(fileobj, strict=False)
+        if reader.is_encrypted:
+            add(
+                "encrypted",
+                "The PDF is password-protected, so buyers could not read it. Save it without a password and upload it again.",
+            )
+            return None
+        pages = len(reader.pages)
+    except Exception as exc:  # any failure to parse untrusted bytes means "not a PDF we can offer"
+        reason = str(exc).strip() or type(exc).__name__
+        add(
+            "corrupt",
+            f"The document starts like a PDF but a PDF reader cannot open it ({reason[:120]}). "
+            "Export it to PDF again and upload the new file.",
+        )
+        return None
+    finally:
+        pypdf_log.setLevel(level)
+    if pages < 1:
+        add("corrupt", "The PDF has no pages. Export the guide to PDF again and upload the new file.")
+        return None
+    return "pdf"
 
 
 def _ole_kind(fileobj: IO[bytes], add: _Add) -> str | None:

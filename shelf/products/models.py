@@ -131,7 +131,10 @@ class Picture(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, help_text="Of the stored picture: its pixels, re-encoded on upload.")
+    upload_sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="Of the file the provider uploaded (clients compare it)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -49,7 +49,8 @@ class PictureOut(Schema):
     height: int
     size: int
     content_type: str
-    sha256: str
+    sha256: str  # of the stored picture (re-encoded pixels)
+    upload_sha256: str  # of the file that was uploaded: what a client compares to know it is attached
 
     @staticmethod
     def resolve_url(picture) -> str:

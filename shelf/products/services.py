@@ -364,8 +364,9 @@ def _discard_on_failure(written: list[str]):
 
 
 def picture_add(*, actor: User, revision: Revision, fileobj) -> Picture:
-    """Check a picture by its content (390x260 px, 72 dpi, PNG/JPEG, ≤ 2 MB) and attach it."""
-    info = media.check_picture(fileobj)
+    """Check a picture by its content (390x260 px, 72 dpi, PNG/JPEG, ≤ 2 MB) and attach its pixels, re-encoded."""
+    upload_sha256 = media.sha256_of(fileobj)
+    fileobj, info = media.reencode_picture(fileobj, media.check_picture(fileobj))
     written: list[str] = []
     with _discard_on_failure(written), transaction.atomic():
         revision = Revision.objects.select_for_update().select_related("product__organization").get(pk=revision.pk)
@@ -392,6 +393,7 @@ def picture_add(*, actor: User, revision: Revision, fileobj) -> Picture:
             height=info.height,
             size=info.size,
             sha256=sha256,
+            upload_sha256=upload_sha256,
         )
         revision.lock_version += 1
         revision.save(update_fields=["lock_version", "updated_at"])
@@ -583,6 +585,7 @@ def product_revision_new(*, actor: User, product: Product) -> Revision:
             height=picture.height,
             size=picture.size,
             sha256=picture.sha256,
+            upload_sha256=picture.upload_sha256,
         )
     document = latest.document_or_none
     if document is not None:

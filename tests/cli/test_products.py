@@ -165,7 +165,7 @@ def test_apply_keeps_the_files_pictures_in_order(shelf_cli, alice_token, alice_o
     shas = {name: hashlib.sha256((tmp_path / f"{name}.png").read_bytes()).hexdigest() for name in colors}
 
     def attached(product_id):
-        return [p.sha256 for p in working_revision(Product.objects.get(pk=product_id)).pictures.all()]
+        return [p.upload_sha256 for p in working_revision(Product.objects.get(pk=product_id)).pictures.all()]
 
     product_id = created_id(apply(shelf_cli, alice_token, tmp_path, product_yaml(image, pictures=["a.png", "b.png"])))
     assert attached(product_id) == [shas["a"], shas["b"]]

@@ -9,12 +9,13 @@ from django.template.loader import render_to_string
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
+from shelf.errors import RuleViolations
 from shelf.prereview import documents
 from shelf.prereview.checks import Hit, prereview, white_border_share
 from shelf.prereview.models import ClaimWord
 from shelf.products.models import Revision
 from shelf.products.services import document_set, picture_add, product_create
-from tests.products.conftest import PDF_BYTES, png_bytes
+from tests.products.conftest import png_bytes
 
 FULL_DETAILS = """## 产品功能
 LAMP 环境，开箱即用。
@@ -396,9 +397,13 @@ def test_pdf_without_text_hits(alice, draft):
     assert "scan.pdf" in hit.message
 
 
-def test_pdf_that_cannot_be_parsed_is_no_hit(alice, draft):
-    revision = draft()  # PDF_BYTES passes the upload check by its marker but has no cross-reference table
-    document_set(actor=alice, revision=revision, fileobj=io.BytesIO(PDF_BYTES), filename="odd.pdf")
+def test_pdf_that_cannot_be_parsed_never_reaches_the_prereview(alice, draft):
+    # A marker without a cross-reference table used to pass the upload; a PDF parser must open it now.
+    revision = draft()
+    unparsable = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    with pytest.raises(RuleViolations) as excinfo:
+        document_set(actor=alice, revision=revision, fileobj=io.BytesIO(unparsable), filename="odd.pdf")
+    assert [v.code for v in excinfo.value.violations] == ["corrupt"]
     assert prereview(revision) == []
 
 

@@ -14,10 +14,27 @@ def png_bytes(size=(390, 260), dpi=(72, 72), color=(30, 120, 200)) -> bytes:
     return buffer.getvalue()
 
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+def pdf_bytes(size: int | None = None) -> bytes:
+    """A real one-page PDF (written by pypdf, so a PDF parser opens it), padded to exactly `size` bytes if given."""
+    from pypdf import PdfWriter
+
+    def write(padding: int) -> bytes:
+        writer = PdfWriter()
+        writer.add_blank_page(612, 792)
+        if padding:
+            writer.add_metadata({"/Padding": "x" * padding})
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    data, padding = write(0), 1
+    while size is not None and len(data) != size:  # offsets in the xref table grow with the padding: converge
+        padding += size - len(write(padding))
+        data = write(padding)
+    return data
+
+
+PDF_BYTES = pdf_bytes()
 
 
 def make_image(

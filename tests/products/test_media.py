@@ -20,6 +20,7 @@ from shelf.products.media import (
     iter_chunks,
     read_limited,
 )
+from tests.products.conftest import PDF_BYTES, pdf_bytes
 
 MiB = 1024 * 1024
 
@@ -95,7 +96,7 @@ def zip_with_info(info: zipfile.ZipInfo, data: bytes = b"x") -> bytes:
     return out.getvalue()
 
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = PDF_BYTES
 
 
 def ole(*stream_names: str) -> bytes:
@@ -470,7 +471,7 @@ def test_ole_needs_the_signature_and_a_known_stream():
 
 
 def test_document_of_exactly_2_mb_passes_and_one_byte_more_is_refused():
-    exact = PDF + b"%" + b"x" * (DOCUMENT_MAX_BYTES - len(PDF) - 1)
+    exact = pdf_bytes(DOCUMENT_MAX_BYTES)
     assert check_document(io.BytesIO(exact)).size == 2_097_152
     with pytest.raises(RuleViolations) as excinfo:
         check_document(io.BytesIO(exact + b"x"))
