@@ -94,7 +94,9 @@ def test_a_document_is_judged_by_its_structure_not_a_marker_inside(api, alice):
     response = upload(client, product["id"], "document", "guide.pdf", html)
     assert response.status_code == 422
     [error] = response.json()["errors"]
-    assert error["field"] == "document" and error["code"] == "corrupt" and "PDF reader cannot open it" in error["message"]
+    assert (
+        error["field"] == "document" and error["code"] == "corrupt" and "PDF reader cannot open it" in error["message"]
+    )
     # A real PDF is accepted.
     from tests.products.conftest import PDF_BYTES
 
