@@ -7,7 +7,7 @@ import-linter contract): what two of them share lives in the scan context or a h
 from shelf.scanning.engine.checks import os_release  # noqa: F401, I001
 from shelf.scanning.engine.checks import accounts, ssh, hygiene, secrets, firewall  # noqa: F401
 from shelf.scanning.engine.checks import web, passwords, eol_software, malware  # noqa: F401
-from shelf.scanning.engine.checks import services, permissions, logging  # noqa: F401
+from shelf.scanning.engine.checks import daemons, permissions, logs  # noqa: F401
 from shelf.scanning.engine.registry import CheckSpec, registered
 
 
