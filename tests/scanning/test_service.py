@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from shelf.images.models import Image
 from shelf.notifications.models import Notification
-from shelf.scanning.engine.imagebuild import debian12_tree, ext4_from_tree, tools_missing, write
 from shelf.scanning.models import Scan, VulnDbImport, VulnRecord
 from shelf.scanning.runner import ScannerProcess
 from shelf.scanning.services import exception_grant, scan_request, scan_run
+from tests.images.builders import TREE_TOOLS, debian12_tree, ext4_from_tree, tools_missing, write
 
-if tools_missing():
+if tools_missing(TREE_TOOLS):
     pytest.skip("image tools missing", allow_module_level=True)
 
 GLIBC_RECORD = {
