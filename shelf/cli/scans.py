@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from shelf.cli.output import api_session, err, out
+from shelf.scanning.engine.severity import CRITICAL, HIGH, INFO, LOW, MEDIUM, SEVERITY_RANK
 
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITY_STYLE = {CRITICAL: "bold red", HIGH: "red", MEDIUM: "yellow", LOW: "cyan", INFO: "dim"}
 
 
 def print_report(report: dict) -> None:
@@ -23,7 +23,7 @@ def print_report(report: dict) -> None:
     )
     for reason in report.get("incomplete") or []:
         out.print(f"[yellow]incomplete:[/] {reason}")
-    findings = sorted(report.get("findings") or [], key=lambda f: (SEVERITIES.index(f["severity"]), not f["blocking"]))
+    findings = sorted(report.get("findings") or [], key=lambda f: (SEVERITY_RANK[f["severity"]], not f["blocking"]))
     if not findings:
         out.print("No findings.")
         return

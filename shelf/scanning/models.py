@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shelf.scanning.engine import severity as scale
+
 
 class Scan(models.Model):
     """One host security scan (主机安全检测) of one image. Only a finished scan with verdict `passed` opens the gate."""
@@ -58,11 +60,11 @@ class Finding(models.Model):
     """One problem a scan found, with its evidence and how to fix it."""
 
     class Severity(models.TextChoices):
-        CRITICAL = "critical", _("critical")
-        HIGH = "high", _("high")
-        MEDIUM = "medium", _("medium")
-        LOW = "low", _("low")
-        INFO = "info", _("info")
+        CRITICAL = scale.CRITICAL, _("critical")
+        HIGH = scale.HIGH, _("high")
+        MEDIUM = scale.MEDIUM, _("medium")
+        LOW = scale.LOW, _("low")
+        INFO = scale.INFO, _("info")
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="findings")
     check_id = models.CharField(max_length=80)
@@ -117,7 +119,7 @@ def _default_fail_checks():
 
 
 def _default_fail_severities():
-    return ["critical", "high"]
+    return list(scale.DEFAULT_FAILING_VULN_SEVERITIES)
 
 
 class ScanPolicy(models.Model):

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from shelf.scanning.engine.severity import CRITICAL, DEFAULT_FAILING_VULN_SEVERITIES, HIGH, LOW, MEDIUM
+
 DEFAULT_FAIL_CHECKS = (
     "os.eol",
     "accounts.*",
@@ -24,7 +26,7 @@ DEFAULT_FAIL_CHECKS = (
     "permissions.sensitive",
     "permissions.suid",
 )
-DEFAULT_FAIL_SEVERITIES = ("critical", "high")
+DEFAULT_FAIL_SEVERITIES = DEFAULT_FAILING_VULN_SEVERITIES
 KEY_MAX_LENGTH = 300  # Finding.key and FindingException.key hold this much; matching uses the same prefix
 PACKAGE_DB_PATHS = {"dpkg": "/var/lib/dpkg/status", "rpm": "/var/lib/rpm/rpmdb.sqlite", "apk": "/lib/apk/db/installed"}
 
@@ -50,7 +52,9 @@ def vulnerability_findings(matches, os_family: str = "") -> list[dict]:
     findings = []
     for m in matches:
         fixed = m.fixed_version is not None
-        severity = m.severity if m.severity in ("critical", "high", "medium", "low") else "medium"
+        severity = (
+            m.severity if m.severity in (CRITICAL, HIGH, MEDIUM, LOW) else MEDIUM
+        )  # an unrated one shows as medium
         name = m.package if m.package == m.source else f"{m.package} (source {m.source})"
         findings.append(
             {

@@ -12,6 +12,7 @@ from shelf.errors import Conflict, Violation, raise_if
 from shelf.images.models import Image
 from shelf.notifications.services import notify_organization
 from shelf.scanning import policy as verdicts
+from shelf.scanning.engine.severity import VULN_SEVERITIES
 from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy
 from shelf.scanning.vulndb import match_packages, uncovered_ecosystems, vulndb_updated_at
 from shelf.storage import get_storage
@@ -255,7 +256,7 @@ def policy_update(
     fail_unfixed_vulns: bool,
     require_vulndb: bool = True,
 ) -> ScanPolicy:
-    allowed = {"critical", "high", "medium", "low", "unknown"}
+    allowed = set(VULN_SEVERITIES)
     violations = []
     if not set(fail_vuln_severities) <= allowed:
         violations.append(

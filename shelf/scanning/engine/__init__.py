@@ -57,7 +57,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from shelf.scanning.engine.model import ENGINE_VERSION, SEVERITY_RANK, Evidence, Finding, OsInfo, Package, ScanResult
+from shelf.scanning.engine.model import ENGINE_VERSION, Evidence, Finding, OsInfo, Package, ScanResult
+from shelf.scanning.engine.severity import SEVERITY_RANK
 
 CHECK_IDS = (
     "os.eol",

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shelf.scanning.engine.severity import SEVERITY_RANK
+
 #: Recorded with every result and SBOM, so a stored scan says which engine produced it.
 ENGINE_VERSION = "1"
-
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 @dataclass

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from functools import cmp_to_key
 
+from shelf.scanning.engine.severity import UNKNOWN
 from shelf.scanning.osv.ecosystems import (
     FAMILIES,
     ecosystem_base,
@@ -231,7 +232,7 @@ class OsvIndex:
         same package in a named record is preferred to records without one.
         """
         own = info.severity(entry)
-        if own != "unknown":
+        if own != UNKNOWN:
             return own
         same_package: list[str] = []
         others: list[str] = []
@@ -241,10 +242,10 @@ class OsvIndex:
                     entry_there = other.entries.get(key)
                     (same_package if entry_there is not None else others).append(other.severity(entry_there))
         for ratings in (same_package, others):
-            rating = most_severe(r for r in ratings if r != "unknown")
+            rating = most_severe(r for r in ratings if r != UNKNOWN)
             if rating:
                 return rating
-        return "unknown"
+        return UNKNOWN
 
     def __len__(self) -> int:
         """The number of records indexed."""

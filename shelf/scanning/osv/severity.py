@@ -9,22 +9,32 @@ from typing import Any
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
+from shelf.scanning.engine.severity import (
+    CRITICAL,
+    DEFAULT_FAILING_VULN_SEVERITIES,
+    HIGH,
+    LOW,
+    MEDIUM,
+    UNKNOWN,
+    VULN_SEVERITIES,
+)
+
 #: Severity names, most severe first.
-SEVERITIES = ("critical", "high", "medium", "low", "unknown")
+SEVERITIES = VULN_SEVERITIES
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
 #: The default policy: a vulnerability of these severities with a fix published fails the image.
-DEFAULT_FAILING_SEVERITIES = frozenset({"critical", "high"})
+DEFAULT_FAILING_SEVERITIES = frozenset(DEFAULT_FAILING_VULN_SEVERITIES)
 
 _RATING_WORDS = {
-    "critical": "critical",
-    "high": "high",
-    "important": "high",
-    "medium": "medium",
-    "moderate": "medium",
-    "low": "low",
-    "negligible": "low",
-    "unimportant": "low",
-    "minor": "low",
+    "critical": CRITICAL,
+    "high": HIGH,
+    "important": HIGH,
+    "medium": MEDIUM,
+    "moderate": MEDIUM,
+    "low": LOW,
+    "negligible": LOW,
+    "unimportant": LOW,
+    "minor": LOW,
 }
 _SUMMARY_RATING = re.compile(r"^\s*(critical|important|moderate|low)\s*:", re.IGNORECASE)
 
@@ -59,7 +69,7 @@ def _cvss_rating(kind: str, vector: str) -> str | None:
         return None
     name = name.lower()
     # CVSS "None" (score 0.0) is the bottom of the scale.
-    return "low" if name == "none" else _RATING_WORDS.get(name)
+    return LOW if name == "none" else _RATING_WORDS.get(name)
 
 
 def most_severe(ratings: Iterable[str]) -> str | None:
@@ -100,7 +110,7 @@ def entry_severity(record: dict, entry: dict | None = None) -> str:
         rating = most_severe(r for s in scores if s["type"] == kind and (r := _cvss_rating(kind, s["score"])))
         if rating:
             return rating
-    return "unknown"
+    return UNKNOWN
 
 
 def severity_of(record: dict) -> str:
