@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shelf.scanning import policy as verdicts
 from shelf.scanning.engine import severity as scale
 
 
@@ -89,37 +90,15 @@ class Finding(models.Model):
         return f"{self.check_id}: {self.title}"
 
 
-# Defaults follow the marketplace's image security standard (STANDARDS.md): a fixable critical or high
-# vulnerability fails; so does every account, SSH access, history, secret and end-of-life finding.
-DEFAULT_FAIL_CHECKS = [
-    "os.eol",
-    "accounts.*",
-    "ssh.password_auth",
-    "ssh.root_login",
-    "ssh.empty_passwords",
-    "ssh.authorized_keys",
-    "ssh.private_key",
-    "hygiene.history",
-    "secrets.*",
-    "passwords.builtin",
-    "passwords.default",
-    "web.*",
-    "eol_software.*",
-    "malware.detected",
-    "services.no_auth",
-    "permissions.world_writable",
-    "permissions.system_dirs",
-    "permissions.sensitive",
-    "permissions.suid",
-]
-
-
+# Defaults follow the marketplace's image security standard (STANDARDS.md), written once in the Django-free policy
+# (`shelf scan FILE` judges with them too): a fixable critical or high vulnerability fails; so does every account,
+# SSH access, history, secret and end-of-life finding.
 def _default_fail_checks():
-    return list(DEFAULT_FAIL_CHECKS)
+    return list(verdicts.DEFAULT_FAIL_CHECKS)
 
 
 def _default_fail_severities():
-    return list(scale.DEFAULT_FAILING_VULN_SEVERITIES)
+    return list(verdicts.DEFAULT_FAIL_SEVERITIES)
 
 
 class ScanPolicy(models.Model):
