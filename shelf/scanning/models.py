@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from shelf.scanning import policy as verdicts
+from shelf.scanning import states
 from shelf.scanning.engine import severity as scale
 
 
@@ -12,15 +13,15 @@ class Scan(models.Model):
     """One host security scan (主机安全检测) of one image. Only a finished scan with verdict `passed` opens the gate."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        ERROR = "error", _("error")
+        QUEUED = states.QUEUED, _("queued")
+        RUNNING = states.RUNNING, _("running")
+        DONE = states.DONE, _("done")
+        ERROR = states.ERROR, _("error")
 
     class Verdict(models.TextChoices):
-        PASSED = "passed", _("passed")
-        FAILED = "failed", _("failed")
-        INCOMPLETE = "incomplete", _("incomplete")
+        PASSED = states.PASSED, _("passed")
+        FAILED = states.FAILED, _("failed")
+        INCOMPLETE = states.INCOMPLETE, _("incomplete")
 
     class Trigger(models.TextChoices):
         IMPORT = "import", _("image became available")

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from shelf.scanning.engine.severity import CRITICAL, DEFAULT_FAILING_VULN_SEVERITIES, HIGH, LOW, MEDIUM
+from shelf.scanning.states import FAILED, INCOMPLETE, PASSED
 
 DEFAULT_FAIL_CHECKS = (
     "os.eol",
@@ -108,8 +109,8 @@ def evaluate(findings: list[dict], incomplete: list[str], policy: Policy) -> tup
         finding["excepted"] = blocking and (finding["check_id"], finding["key"]) in policy.exceptions
         finding["blocking"] = blocking and not finding["excepted"]
     if any(f["blocking"] for f in findings):
-        return "failed", findings
+        return FAILED, findings
     # A check that could not complete never lets an image pass.
     if incomplete:
-        return "incomplete", findings
-    return "passed", findings
+        return INCOMPLETE, findings
+    return PASSED, findings
