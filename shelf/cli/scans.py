@@ -8,22 +8,23 @@ import typer
 from rich.table import Table
 
 from shelf.cli.output import api_session, err, out
+from shelf.scanning import states
+from shelf.scanning.engine.severity import CRITICAL, HIGH, INFO, LOW, MEDIUM, SEVERITY_RANK
 
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITY_STYLE = {CRITICAL: "bold red", HIGH: "red", MEDIUM: "yellow", LOW: "cyan", INFO: "dim"}
 
 
 def print_report(report: dict) -> None:
     os_info = report.get("os") or {}
     verdict = report["verdict"]
-    style = {"passed": "bold green", "failed": "bold red"}.get(verdict, "bold yellow")
+    style = {states.PASSED: "bold green", states.FAILED: "bold red"}.get(verdict, "bold yellow")
     out.print(
         f"Verdict: [{style}]{verdict.upper()}[/]   OS: {os_info.get('pretty_name') or 'unknown'}"
         f"{' [red](end of life)[/]' if os_info.get('eol') else ''}   packages: {report.get('packages')}"
     )
     for reason in report.get("incomplete") or []:
         out.print(f"[yellow]incomplete:[/] {reason}")
-    findings = sorted(report.get("findings") or [], key=lambda f: (SEVERITIES.index(f["severity"]), not f["blocking"]))
+    findings = sorted(report.get("findings") or [], key=lambda f: (SEVERITY_RANK[f["severity"]], not f["blocking"]))
     if not findings:
         out.print("No findings.")
         return
@@ -122,7 +123,7 @@ def scan(
         out.print_json(json.dumps(report, default=str))
     else:
         print_report(report)
-    raise typer.Exit(0 if verdict == "passed" else 1)
+    raise typer.Exit(0 if verdict == states.PASSED else 1)
 
 
 def image_scan(image_id: str, wait: bool = typer.Option(True, help="Follow the scan until it finishes.")):
@@ -133,13 +134,13 @@ def image_scan(image_id: str, wait: bool = typer.Option(True, help="Follow the s
         if not wait:
             return
         with out.status("Scanning on the server…") as status:
-            while scan_["status"] in ("queued", "running"):
+            while scan_["status"] in (states.QUEUED, states.RUNNING):
                 time.sleep(1)
                 scan_ = api.get(f"/images/{image_id}/scans/latest")
                 status.update(f"Scan {scan_['status']}…")
         report = api.get(f"/scans/{scan_['id']}")
-    if report["status"] == "error":
+    if report["status"] == states.ERROR:
         err.print(f"[red]The scan could not complete:[/] {report['error']}")
         raise typer.Exit(1)
     print_report(report)
-    raise typer.Exit(0 if report["verdict"] == "passed" else 1)
+    raise typer.Exit(0 if report["verdict"] == states.PASSED else 1)

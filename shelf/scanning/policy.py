@@ -3,6 +3,9 @@
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from shelf.scanning.engine.severity import CRITICAL, DEFAULT_FAILING_VULN_SEVERITIES, HIGH, LOW, MEDIUM
+from shelf.scanning.states import FAILED, INCOMPLETE, PASSED
+
 DEFAULT_FAIL_CHECKS = (
     "os.eol",
     "accounts.*",
@@ -24,7 +27,7 @@ DEFAULT_FAIL_CHECKS = (
     "permissions.sensitive",
     "permissions.suid",
 )
-DEFAULT_FAIL_SEVERITIES = ("critical", "high")
+DEFAULT_FAIL_SEVERITIES = DEFAULT_FAILING_VULN_SEVERITIES
 KEY_MAX_LENGTH = 300  # Finding.key and FindingException.key hold this much; matching uses the same prefix
 PACKAGE_DB_PATHS = {"dpkg": "/var/lib/dpkg/status", "rpm": "/var/lib/rpm/rpmdb.sqlite", "apk": "/lib/apk/db/installed"}
 
@@ -50,7 +53,9 @@ def vulnerability_findings(matches, os_family: str = "") -> list[dict]:
     findings = []
     for m in matches:
         fixed = m.fixed_version is not None
-        severity = m.severity if m.severity in ("critical", "high", "medium", "low") else "medium"
+        severity = (
+            m.severity if m.severity in (CRITICAL, HIGH, MEDIUM, LOW) else MEDIUM
+        )  # an unrated one shows as medium
         name = m.package if m.package == m.source else f"{m.package} (source {m.source})"
         findings.append(
             {
@@ -104,8 +109,8 @@ def evaluate(findings: list[dict], incomplete: list[str], policy: Policy) -> tup
         finding["excepted"] = blocking and (finding["check_id"], finding["key"]) in policy.exceptions
         finding["blocking"] = blocking and not finding["excepted"]
     if any(f["blocking"] for f in findings):
-        return "failed", findings
+        return FAILED, findings
     # A check that could not complete never lets an image pass.
     if incomplete:
-        return "incomplete", findings
-    return "passed", findings
+        return INCOMPLETE, findings
+    return PASSED, findings

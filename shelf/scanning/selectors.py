@@ -3,9 +3,8 @@
 from django.db.models import QuerySet
 
 from shelf.images.selectors import images_for
+from shelf.scanning.engine.severity import SEVERITIES
 from shelf.scanning.models import Scan
-
-SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
 
 
 def latest_scan(image) -> Scan | None:
@@ -29,6 +28,6 @@ def findings_by_severity(scan: Scan) -> list[tuple[str, str, list]]:
     labels = dict(Finding.Severity.choices)
     return [
         (severity, labels[severity], [f for f in findings if f.severity == severity])
-        for severity in SEVERITY_ORDER
+        for severity in SEVERITIES
         if any(f.severity == severity for f in findings)
     ]

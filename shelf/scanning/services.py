@@ -1,6 +1,8 @@
 """Every write on scans: request, run, record the verdict, exceptions, the policy, rescans after a database update."""
 
 import logging
+from collections.abc import Iterable
+from uuid import UUID
 
 from django.db import transaction
 from django.urls import reverse
@@ -12,7 +14,9 @@ from shelf.errors import Conflict, Violation, raise_if
 from shelf.images.models import Image
 from shelf.notifications.services import notify_organization
 from shelf.scanning import policy as verdicts
-from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy
+from shelf.scanning.engine.severity import VULN_SEVERITIES
+from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy, VulnDbImport
+from shelf.scanning.signals import vulndb_updated
 from shelf.scanning.vulndb import match_packages, uncovered_ecosystems, vulndb_updated_at
 from shelf.storage import get_storage
 from shelf.webhooks.services import emit
@@ -255,7 +259,7 @@ def policy_update(
     fail_unfixed_vulns: bool,
     require_vulndb: bool = True,
 ) -> ScanPolicy:
-    allowed = {"critical", "high", "medium", "low", "unknown"}
+    allowed = set(VULN_SEVERITIES)
     violations = []
     if not set(fail_vuln_severities) <= allowed:
         violations.append(
@@ -282,11 +286,17 @@ def policy_update(
     return policy
 
 
-def rescan_listed_images() -> int:
-    """After a vulnerability database update: rescan every image that a listed product sells."""
-    from shelf.products.models import Delivery, Revision
+def vulndb_rescan() -> int:
+    """After a vulnerability database update, queue the rescans the apps above ask for; how many were queued.
 
-    image_ids = set(Delivery.objects.filter(revision__status=Revision.Status.LISTED).values_list("image_id", flat=True))
+    Scanning cannot know which images matter: receivers of `vulndb_updated` choose (products: every image a
+    listed product sells) and call `images_rescan`.
+    """
+    return sum(count for _receiver, count in vulndb_updated.send(sender=VulnDbImport) if count)
+
+
+def images_rescan(*, image_ids: Iterable[UUID]) -> int:
+    """Queue a rescan after a vulnerability database update of each available image of `image_ids`; how many."""
     count = 0
     for image in Image.objects.filter(pk__in=image_ids, status=Image.Status.AVAILABLE):
         scan_request(image=image, trigger=Scan.Trigger.VULNDB)

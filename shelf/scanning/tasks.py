@@ -22,14 +22,14 @@ def run_scan(scan_id: str) -> str:
 @task(queue_name="default")
 def import_vulndb(source: str) -> dict:
     """Import OSV data (scheduled in production) and rescan what listed products sell."""
-    from shelf.scanning.services import rescan_listed_images
+    from shelf.scanning.services import vulndb_rescan
     from shelf.scanning.vulndb import vulndb_import
 
     run = vulndb_import(source)
     return {
         "added": run.added,
         "updated": run.updated,
-        "rescans": rescan_listed_images() if run.added or run.updated else 0,
+        "rescans": vulndb_rescan() if run.added or run.updated else 0,
     }
 
 

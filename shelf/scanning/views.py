@@ -12,6 +12,7 @@ from shelf.audit.models import AuditEvent
 from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations
 from shelf.images.selectors import images_for, images_owned_by
+from shelf.scanning.engine.severity import VULN_SEVERITIES
 from shelf.scanning.models import FindingException, Scan, ScanPolicy, YaraRuleSet
 from shelf.scanning.selectors import findings_by_severity, latest_scan, scans_for, scans_of
 from shelf.scanning.services import exception_grant, exception_revoke, policy_update, scan_request
@@ -123,7 +124,7 @@ def policy_edit(request):
         {
             "policy": policy,
             "errors": errors,
-            "severities": ["critical", "high", "medium", "low", "unknown"],
+            "severities": list(VULN_SEVERITIES),
         },
     )
 

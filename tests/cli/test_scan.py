@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shelf.scanning.engine.imagebuild import convert, debian12_tree, ext4_from_tree, tools_missing, write
+from tests.images.builders import TREE_TOOLS, convert, debian12_tree, ext4_from_tree, tools_missing, write
 
-if tools_missing():
+if tools_missing(TREE_TOOLS):
     pytest.skip("image tools missing", allow_module_level=True)
 
 SHELF = str(Path(sys.executable).parent / "shelf")

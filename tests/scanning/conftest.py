@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from shelf.scanning.engine import ScanResult, scan_image
-from shelf.scanning.engine.imagebuild import (
+from tests.images.builders import (
+    TREE_TOOLS,
     convert,
     debian12_tree,
     ext4_from_tree,
@@ -79,7 +80,7 @@ class ImageFactory:
 
 @pytest.fixture(scope="session")
 def image_factory(tmp_path_factory) -> ImageFactory:
-    if missing := tools_missing():
+    if missing := tools_missing(TREE_TOOLS):
         pytest.skip(f"image tools missing: {', '.join(missing)} (make system-deps installs them)")
     return ImageFactory(tmp_path_factory.mktemp("scan-images"))
 

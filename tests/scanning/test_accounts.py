@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shelf.scanning.engine.imagebuild import write
+from tests.images.builders import write
 from tests.scanning.conftest import ids, only
 
 HASH = "$6$rounds=5000$saltsalt$Jq9zQ0b0oY4dY8vJm5bq8yq0hQ3o6cY1y9xQe8m1Fv0w2zQ6m7r8t9u0v1w2x3y4z5A6B7C8D9E0F1G2H3I4J5"

@@ -1,6 +1,6 @@
 """The benchmark function runs end to end (with a small data file; bench/run.py uses gigabytes)."""
 
-from shelf.scanning.engine.bench import bench_scan
+from bench.scan_engine import bench_scan
 
 
 def test_bench_scan_smoke(tmp_path):

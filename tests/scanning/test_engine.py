@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from shelf.scanning.engine import ENGINE_VERSION, ScanResult, scan_image, scan_target
-from shelf.scanning.engine.imagebuild import ext4_from_tree, link, run, write
-from shelf.scanning.engine.registry import families
+from shelf.scanning.engine.checks import families
+from tests.images.builders import ext4_from_tree, link, run, write
 from tests.scanning.conftest import TODAY, ids
 
 LAYOUTS = [

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from shelf.scanning.engine.checks.eol_software import distro_build, line_of, lookup
-from shelf.scanning.engine.imagebuild import write
+from tests.images.builders import write
 from tests.scanning.conftest import ids
 
 

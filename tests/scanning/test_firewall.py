@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shelf.scanning.engine.imagebuild import NFTABLES_CONF, link, write
+from tests.images.builders import NFTABLES_CONF, link, write
 from tests.scanning.conftest import ids, only
 
 DEBIAN_DEFAULT_NFT = """\

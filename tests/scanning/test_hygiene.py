@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from shelf.scanning.engine.imagebuild import link, write
+from tests.images.builders import link, write
 from tests.scanning.conftest import ids, only
 
 

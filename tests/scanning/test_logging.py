@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shelf.scanning.engine.imagebuild import ELF_X86_64, link, write
+from tests.images.builders import ELF_X86_64, link, write
 from tests.scanning.conftest import ids, only
 
 SUDOERS = (

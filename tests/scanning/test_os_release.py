@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shelf.scanning.engine import eol
-from shelf.scanning.engine.imagebuild import write
+from tests.images.builders import write
 from tests.scanning.conftest import ids, only
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shelf.scanning.engine.imagebuild import write
 from shelf.scanning.engine.packages import parse_rpm_header, split_sourcerpm
+from tests.images.builders import write
 
 
 def test_dpkg_packages_with_source(benign):

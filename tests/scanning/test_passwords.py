@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from shelf.scanning.engine.checks.passwords import _is_generator, parse_env, parse_mysql_cnf, parse_tomcat_users
-from shelf.scanning.engine.imagebuild import link, write
+from tests.images.builders import link, write
 from tests.scanning.conftest import ids
 
 WP_PASSWORD = "Wp-9fK2-long-DB-pass"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shelf.scanning.engine.imagebuild import ELF_X86_64, write
+from tests.images.builders import ELF_X86_64, write
 from tests.scanning.test_ssh import ED25519_PUB, openssh_private_key
 
 SUDO = ELF_X86_64 + b"sudo 1.9.13p3"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shelf.scanning.engine.checks.secrets import mask, scan_text
-from shelf.scanning.engine.imagebuild import write
+from shelf.scanning.engine.checks.secrets import scan_text
+from shelf.scanning.engine.text import mask
+from tests.images.builders import write
 from tests.scanning.conftest import ids
 
 AWS_ID = "AKIA" + "Z3Q7WJ5NLBX2R4TY"

@@ -2,6 +2,7 @@
 exceptions, notifications, errors, and the API and report page."""
 
 import hashlib
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -13,12 +14,12 @@ from django.utils import timezone
 
 from shelf.images.models import Image
 from shelf.notifications.models import Notification
-from shelf.scanning.engine.imagebuild import debian12_tree, ext4_from_tree, tools_missing, write
 from shelf.scanning.models import Scan, VulnDbImport, VulnRecord
 from shelf.scanning.runner import ScannerProcess
 from shelf.scanning.services import exception_grant, scan_request, scan_run
+from tests.images.builders import TREE_TOOLS, debian12_tree, ext4_from_tree, tools_missing, write
 
-if tools_missing():
+if tools_missing(TREE_TOOLS):
     pytest.skip("image tools missing", allow_module_level=True)
 
 GLIBC_RECORD = {
@@ -154,6 +155,30 @@ def test_vulndb_import_is_incremental_and_idempotent(tmp_path, db):
     call_command("vulndb_import", str(tmp_path), verbosity=0)
     assert VulnDbImport.objects.order_by("-started_at").first().updated == 1
     assert VulnRecord.objects.get().data["summary"] == "updated"
+
+
+def test_a_vulndb_update_rescans_the_images_listed_products_sell(tmp_path, alice, db):
+    """Scanning announces the update; products decides what is sold (a draft's image is not rescanned)."""
+    from shelf.products.models import Delivery, Product, Revision
+
+    organization = alice.organizations.get()
+    for name, status in (("sold", Revision.Status.LISTED), ("draft", Revision.Status.DRAFT), ("unsold", None)):
+        image = Image.objects.create(
+            organization=organization,
+            region_id=1,
+            name=name,
+            disk_format="raw",
+            status=Image.Status.AVAILABLE,
+            stored_size=1,
+        )
+        if status is not None:
+            revision = Revision.objects.create(product=Product.objects.create(organization=organization), status=status)
+            Delivery.objects.create(revision=revision, region_id=1, image=image)
+    (tmp_path / "a.json").write_text(json.dumps(GLIBC_RECORD))
+    out = io.StringIO()
+    call_command("vulndb_import", str(tmp_path), stdout=out)
+    assert "Rescanning 1 image(s) of listed products." in out.getvalue()
+    assert [s.image.name for s in Scan.objects.filter(trigger=Scan.Trigger.VULNDB)] == ["sold"]
 
 
 def test_exception_turns_the_verdict_and_is_audited(

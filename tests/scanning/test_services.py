@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shelf.scanning.engine.imagebuild import link, write
+from tests.images.builders import link, write
 
 ANY = "0.0.0.0"  # noqa: S104  (what the images under test listen on)
 REDIS_DEBIAN = (

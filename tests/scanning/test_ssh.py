@@ -7,8 +7,8 @@ import shutil
 import struct
 from pathlib import Path
 
-from shelf.scanning.engine.imagebuild import write
 from shelf.scanning.engine.sshd_config import tokenize
+from tests.images.builders import write
 from tests.scanning.conftest import ids, only
 
 

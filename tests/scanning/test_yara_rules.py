@@ -5,12 +5,12 @@ import pytest
 
 from shelf.audit.models import AuditEvent
 from shelf.images.models import Image
-from shelf.scanning.engine.imagebuild import debian12_tree, ext4_from_tree, tools_missing, write
 from shelf.scanning.models import Scan, YaraRuleSet
 from shelf.scanning.runner import ScannerProcess
 from shelf.scanning.services import scan_run
+from tests.images.builders import TREE_TOOLS, debian12_tree, ext4_from_tree, tools_missing, write
 
-if tools_missing():
+if tools_missing(TREE_TOOLS):
     pytest.skip("image tools missing", allow_module_level=True)
 
 RULE = """rule Acme_Backdoor_Marker

@@ -57,9 +57,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from shelf.scanning.engine.model import SEVERITY_RANK, Evidence, Finding, OsInfo, Package, ScanResult
-
-ENGINE_VERSION = "1"
+from shelf.scanning.engine.model import ENGINE_VERSION, Evidence, Finding, OsInfo, Package, ScanResult
+from shelf.scanning.engine.severity import SEVERITY_RANK
 
 CHECK_IDS = (
     "os.eol",
@@ -207,7 +206,7 @@ def _options(yara_rules: str | list[str] | None, malware_seconds: float | None) 
 
 
 def _validate_checks(checks: list[str]) -> None:
-    from shelf.scanning.engine.registry import select
+    from shelf.scanning.engine.checks import select
 
     select(checks)
 
@@ -222,9 +221,9 @@ def _scan(
     options: dict[str, Any] | None = None,
 ) -> ScanResult:
     from shelf.scanning.engine import packages as package_db
+    from shelf.scanning.engine.checks import keep_finding, select
     from shelf.scanning.engine.context import ScanContext, ScanReadError
     from shelf.scanning.engine.osdetect import detect_os
-    from shelf.scanning.engine.registry import keep_finding, select
 
     specs, keep = select(checks)
     ctx = ScanContext(target.fs, today=today, options=options)

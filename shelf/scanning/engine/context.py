@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -56,6 +56,28 @@ class ModeEntry:
     uid: int
     gid: int
     size: int
+
+
+@dataclass
+class WalkEntry:
+    """A directory or regular file as `walk()` yields it, with dissect's entry to read it by."""
+
+    path: str
+    is_dir: bool
+    size: int
+    mode: int
+    dirent: Any = field(default=None, repr=False, compare=False)  # dissect's entry: read without resolving the path
+
+    def read(self, ctx: ScanContext, limit: int) -> bytes:
+        """At most `limit` bytes of this regular file, counted in the scan's stats."""
+        try:
+            with self.dirent.get().open() as fh:
+                data = fh.read(limit)
+        except Exception as exc:
+            raise ScanReadError(f"{self.path}: {exc}") from exc
+        ctx.stats.files_read += 1
+        ctx.stats.bytes_read += len(data)
+        return data
 
 
 @dataclass
@@ -310,6 +332,61 @@ class ScanContext:
                         self.incomplete(f"stopped after {limits.max_files} files under {root}")
                         return
                     yield FileEntry(full, est.st_size)
+            stack.extend(reversed(subdirs))
+
+    def walk(
+        self,
+        root: str,
+        *,
+        max_depth: int = 12,
+        prune: Callable[[str, str], bool] | None = None,
+        skip: tuple[str, ...] = (),
+    ) -> Iterator[WalkEntry]:
+        """Directories and regular files under `root`, depth first in name order, symlinks never followed.
+
+        `prune(name, path)` true keeps the walk out of a directory (the directory itself is still yielded);
+        `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError. Directories are
+        listed through dissect's entries, so no path is resolved from the root again.
+        """
+        try:
+            top = self.fs.get(root)
+            if top.is_symlink() or not top.is_dir():
+                return
+        except Exception as exc:
+            if _is_missing(exc):
+                return
+            raise ScanReadError(f"{root}: {exc}") from exc
+        stack: list[tuple[str, Any, int]] = [(root.rstrip("/") or "/", top, 0)]
+        while stack:
+            directory, node, depth = stack.pop()
+            try:
+                items = sorted(node.scandir(), key=lambda d: d.name)
+            except Exception as exc:
+                if _is_missing(exc):
+                    continue
+                raise ScanReadError(f"{directory}: {exc}") from exc
+            self.stats.dirs_listed += 1
+            subdirs = []
+            for item in items:
+                full = posixpath.join(directory, item.name)
+                if skip and any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
+                    continue
+                try:
+                    if item.is_symlink():
+                        continue
+                    est = item.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(est.st_mode):
+                        yield WalkEntry(full, True, 0, est.st_mode)
+                        if depth + 1 <= max_depth and not (prune and prune(item.name, full)):
+                            subdirs.append((full, item.get(), depth + 1))
+                    elif stat.S_ISREG(est.st_mode):
+                        yield WalkEntry(full, False, est.st_size, est.st_mode, item)
+                except ScanReadError:
+                    raise
+                except Exception as exc:
+                    if _is_missing(exc):
+                        continue
+                    raise ScanReadError(f"{full}: {exc}") from exc
             stack.extend(reversed(subdirs))
 
     def lstat(self, path: str) -> Any | None:

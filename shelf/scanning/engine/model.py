@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+from shelf.scanning.engine.severity import SEVERITY_RANK
+
+#: Recorded with every result and SBOM, so a stored scan says which engine produced it.
+ENGINE_VERSION = "1"
 
 
 @dataclass
@@ -72,8 +74,6 @@ class ScanResult:
         return not self.findings and not self.incomplete
 
     def to_dict(self) -> dict[str, Any]:
-        from shelf.scanning.engine import ENGINE_VERSION
-
         return {
             "engine_version": ENGINE_VERSION,
             "os": asdict(self.os) if self.os else None,

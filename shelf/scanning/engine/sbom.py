@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from shelf.scanning.engine.model import ENGINE_VERSION
+
 if TYPE_CHECKING:
     from shelf.scanning.engine.model import ScanResult
 
@@ -13,8 +15,6 @@ NAMESPACE = uuid.UUID("6b2f3c9e-5d1a-4f0e-9a51-8a0c6a1f5e42")
 
 
 def cyclonedx(result: ScanResult, *, timestamp: datetime | None = None) -> dict[str, Any]:
-    from shelf.scanning.engine import ENGINE_VERSION
-
     components = []
     refs: set[str] = set()
     for pkg in result.packages:

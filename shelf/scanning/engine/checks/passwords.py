@@ -21,7 +21,7 @@ the secrets family fails it.
 A first-boot generator is positive evidence the standard asks for: a cloud-init `runcmd`/`bootcmd` (cloud.cfg and
 cloud.cfg.d/*.cfg, cloud-init active), a cloud-init per-instance/per-once/per-boot script, an enabled systemd oneshot
 unit, or /etc/rc.local whose command (or the script it runs) draws randomness (openssl rand, pwgen, /dev/urandom,
-mkpasswd, ...) and writes it to a file. Passwords are never copied into evidence (`mask()` of secrets).
+mkpasswd, ...) and writes it to a file. Passwords are never copied into evidence (`text.mask()`, as in secrets).
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from shelf.scanning.engine import cloudinit
-from shelf.scanning.engine.checks.secrets import mask
-from shelf.scanning.engine.checks.web import app_index, web_roots
 from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
+from shelf.scanning.engine.text import mask, numbered_lines
+from shelf.scanning.engine.webroots import app_index, web_roots
 
 KiB = 1024
 CONF_LIMIT = 1024 * KiB
@@ -94,16 +94,12 @@ def _real(value: str) -> bool:
     )
 
 
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    return enumerate(text.splitlines(), start=1)
-
-
 # ---- parsers: text -> hits ----------------------------------------------------------------------------
 
 
 def parse_mysql_cnf(text: str) -> list[Hit]:
     hits, section, user = [], "", None
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         if m := re.match(r"^\s*\[([^\]]+)\]", line):
             section, user = m.group(1).strip().lower(), None
             continue
@@ -120,9 +116,9 @@ ENV_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z0-9_]*(?:PASSWORD|PASSWD|_PASS|
 
 def parse_env(text: str) -> list[Hit]:
     hits = []
-    users = {m.group(1).upper(): _unquote(m.group(2)) for _, line in _lines(text)
+    users = {m.group(1).upper(): _unquote(m.group(2)) for _, line in numbered_lines(text)
              if (m := re.match(r"^\s*(?:export\s+)?([A-Za-z0-9_]*USER(?:NAME)?)\s*=\s*(.*)$", line))}  # fmt: skip
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         m = ENV_KEY.match(line)
         if m and _real(value := _unquote(m.group(2))):
             key = m.group(1).upper()
@@ -138,7 +134,7 @@ def parse_wp_config(text: str) -> list[Hit]:
         user = m.group(1)
     return [
         Hit(n, "WordPress DB_PASSWORD", user, m.group(1))
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.search(r"define\s*\(\s*['\"]DB_PASSWORD['\"]\s*,\s*['\"]([^'\"]*)['\"]", line))
         and _real(m.group(1))
     ]
@@ -146,7 +142,7 @@ def parse_wp_config(text: str) -> list[Hit]:
 
 def parse_phpmyadmin(text: str) -> list[Hit]:
     hits = []
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         m = re.search(r"\$cfg\['Servers'\]\[\$i\]\['(password|controlpass)'\]\s*=\s*['\"]([^'\"]*)['\"]", line)
         if m and _real(m.group(2)):
             hits.append(Hit(n, f"phpMyAdmin {m.group(1)}", None, m.group(2)))
@@ -159,7 +155,7 @@ def parse_phpmyadmin(text: str) -> list[Hit]:
 def parse_redis(text: str) -> list[Hit]:
     return [
         Hit(n, f"Redis {m.group(1)}", None, value)
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.match(r"^\s*(requirepass|masterauth)\s+(.+)$", line)) and _real(value := _unquote(m.group(2)))
     ]
 
@@ -170,7 +166,7 @@ def _blank_xml_comments(text: str) -> str:
 
 def parse_tomcat_users(text: str) -> list[Hit]:
     hits = []
-    for n, line in _lines(_blank_xml_comments(text)):
+    for n, line in numbered_lines(_blank_xml_comments(text)):
         for m in re.finditer(r"<user\b[^>]*>", line):
             tag = m.group(0)
             pw = re.search(r"\bpassword=\"([^\"]*)\"", tag)
@@ -182,7 +178,7 @@ def parse_tomcat_users(text: str) -> list[Hit]:
 
 def parse_grafana(text: str) -> list[Hit]:
     hits, user = [], "admin"
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         if m := re.match(r"^\s*admin_user\s*=\s*(\S+)", line):
             user = m.group(1)
         m = re.match(r"^\s*admin_password\s*=\s*(.+)$", line)

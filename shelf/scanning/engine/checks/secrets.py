@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from shelf.scanning.engine.context import ScanContext, WalkLimits
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
+from shelf.scanning.engine.text import mask, numbered_lines
 
 MiB = 1024 * 1024
 FILE_LIMIT = MiB
@@ -35,12 +36,6 @@ SKIP_EXTENSIONS = (
     ".pyc", ".so", ".a", ".o", ".jar", ".war", ".class", ".zip", ".gz", ".tgz", ".xz", ".bz2", ".zst", ".7z",
     ".rar", ".pdf", ".mp3", ".mp4", ".iso", ".img", ".qcow2", ".deb", ".rpm", ".whl", ".crt", ".pub",
 )  # fmt: skip
-
-
-def mask(secret: str) -> str:
-    """First four characters and stars for long, random-looking secrets; stars only for short ones."""
-    secret = secret.strip()
-    return f"{secret[:4]}****" if len(secret) >= 12 else "****"
 
 
 @dataclass(frozen=True)
@@ -78,13 +73,9 @@ PATTERNS = (
 Hit = tuple[int, str]  # (line, masked description)
 
 
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    return enumerate(text.splitlines(), start=1)
-
-
 def _git_credentials(text: str) -> list[Hit]:
     hits = []
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         m = re.match(r"^\s*\w[\w+.-]*://([^:/@\s]+):([^@\s]+)@(\S+)", line)
         if m:
             hits.append((n, f"credentials for {m.group(1)}@{m.group(3).split('/')[0]}: password {mask(m.group(2))}"))
@@ -94,14 +85,14 @@ def _git_credentials(text: str) -> list[Hit]:
 def _netrc(text: str) -> list[Hit]:
     return [
         (n, f"password {mask(m.group(1))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.search(r"(?:^|\s)password\s+(\S+)", line))
     ]
 
 
 def _pgpass(text: str) -> list[Hit]:
     hits = []
-    for n, line in _lines(text):
+    for n, line in numbered_lines(text):
         if line.strip() and not line.lstrip().startswith("#"):
             fields = re.split(r"(?<!\\):", line, maxsplit=4)
             if len(fields) == 5 and fields[4]:
@@ -112,7 +103,7 @@ def _pgpass(text: str) -> list[Hit]:
 def _ini_password(text: str) -> list[Hit]:
     return [
         (n, f"password {mask(m.group(1).strip(chr(34) + chr(39)))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.match(r"^\s*password\s*[=:]\s*(\S.*?)\s*$", line, re.IGNORECASE))
     ]
 
@@ -120,7 +111,7 @@ def _ini_password(text: str) -> list[Hit]:
 def _npmrc(text: str) -> list[Hit]:
     return [
         (n, f"{m.group(1)} {mask(m.group(2))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.search(r"(_authToken|_auth|_password)\s*=\s*(\S+)", line))
     ]
 
@@ -128,7 +119,7 @@ def _npmrc(text: str) -> list[Hit]:
 def _aws_credentials(text: str) -> list[Hit]:
     return [
         (n, f"aws_secret_access_key {mask(m.group(1))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.match(r"^\s*aws_secret_access_key\s*=\s*(\S+)", line, re.IGNORECASE))
     ]
 
@@ -144,7 +135,7 @@ def _docker_config(text: str) -> list[Hit]:
         for registry, entry in auths.items():
             if isinstance(entry, dict) and (entry.get("auth") or entry.get("identitytoken") or entry.get("password")):
                 secret = str(entry.get("auth") or entry.get("identitytoken") or entry.get("password"))
-                line = next((n for n, ln in _lines(text) if registry in ln), None) or 1
+                line = next((n for n, ln in numbered_lines(text) if registry in ln), None) or 1
                 hits.append((line, f"registry credentials for {registry}: {mask(secret)}"))
     return hits
 
@@ -152,7 +143,7 @@ def _docker_config(text: str) -> list[Hit]:
 def _gh_hosts(text: str) -> list[Hit]:
     return [
         (n, f"oauth_token {mask(m.group(1))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.match(r"^\s*oauth_token\s*:\s*(\S+)", line))
     ]
 
@@ -160,7 +151,7 @@ def _gh_hosts(text: str) -> list[Hit]:
 def _s3cfg(text: str) -> list[Hit]:
     return [
         (n, f"secret_key {mask(m.group(1))}")
-        for n, line in _lines(text)
+        for n, line in numbered_lines(text)
         if (m := re.match(r"^\s*secret_key\s*=\s*(\S+)", line))
     ]
 
@@ -189,7 +180,7 @@ def scan_text(path: str, text: str) -> dict[tuple[str, str], list[Evidence]]:
         if path.endswith(suffix):
             for line, description in parser(text):
                 found.setdefault(("secrets.credential_file", "high"), []).append(Evidence(path, line, description))
-    for number, line in _lines(text):
+    for number, line in numbered_lines(text):
         if len(line) > 10_000:
             line = line[:10_000]
         for pattern in PATTERNS:

@@ -9,122 +9,22 @@
                                     flag, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
                                     Flask `FLASK_ENV=development` / `FLASK_DEBUG=1`
 
-Web roots are nginx `root` and Apache `DocumentRoot` values plus /var/www (and /www/wwwroot of the BT panel).
-Configuration files that the servers do not load (`*-available/` without a link in `*-enabled/`, dpkg leftovers,
-backups) are not judged. The walker and the application-file index here are shared with `passwords` and `malware`.
+Web roots, the servers' loaded configuration files and the application-file index come from `webroots.py`
+(shared with `passwords` and `malware`); configuration files the servers do not load are not judged.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from shelf.scanning.engine.context import ScanContext, ScanReadError, _is_missing
+from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
-
-KiB = 1024
-CONF_LIMIT = 1024 * KiB
-DEFAULT_WEB_ROOTS = ("/var/www", "/www/wwwroot", "/usr/share/nginx/html")
-VCS_DIRS = (".git", ".svn", ".hg", ".bzr")
-# Directories not entered when looking for application configuration: third-party code and caches.
-PRUNE_APP = frozenset({"node_modules", "vendor", "site-packages", "dist-packages", "__pycache__", ".cache", ".npm",
-                       ".cargo", ".rustup", ".venv", "venv", *VCS_DIRS})  # fmt: skip
-APP_NAMES = frozenset({".env", ".flaskenv", "settings.py", "local_settings.py", "wp-config.php", "config.inc.php",
-                       ".htaccess", "config-db.php"})  # fmt: skip
-IGNORED_SUFFIXES = (".dpkg-dist", ".dpkg-old", ".dpkg-new", ".dpkg-bak", ".ucf-dist", ".ucf-old", ".rpmnew", ".rpmsave",
-                    ".bak", ".orig", ".save", "~", ".swp", ".sample", ".example", ".dist")  # fmt: skip
-
-
-# ---- a bounded walker shared by the families of this work ---------------------------------------------
-
-
-@dataclass
-class Entry:
-    path: str
-    is_dir: bool
-    size: int
-    mode: int
-    dirent: Any = field(default=None, repr=False, compare=False)  # dissect's entry: read without resolving the path
-
-    def read(self, ctx: ScanContext, limit: int) -> bytes:
-        """At most `limit` bytes of this regular file, counted in the scan's stats."""
-        try:
-            with self.dirent.get().open() as fh:
-                data = fh.read(limit)
-        except Exception as exc:
-            raise ScanReadError(f"{self.path}: {exc}") from exc
-        ctx.stats.files_read += 1
-        ctx.stats.bytes_read += len(data)
-        return data
-
-
-def walk(
-    ctx: ScanContext,
-    root: str,
-    *,
-    max_depth: int = 12,
-    prune: Callable[[str, str], bool] | None = None,
-    skip: tuple[str, ...] = (),
-) -> Iterator[Entry]:
-    """Directories and regular files under `root`, depth first in name order, symlinks never followed.
-
-    `prune(name, path)` true keeps the walk out of a directory (the directory itself is still yielded);
-    `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError. Directories are
-    listed through dissect's entries, so no path is resolved from the root again.
-    """
-    try:
-        top = ctx.fs.get(root)
-        if top.is_symlink() or not top.is_dir():
-            return
-    except Exception as exc:
-        if _is_missing(exc):
-            return
-        raise ScanReadError(f"{root}: {exc}") from exc
-    stack: list[tuple[str, Any, int]] = [(root.rstrip("/") or "/", top, 0)]
-    while stack:
-        directory, node, depth = stack.pop()
-        try:
-            items = sorted(node.scandir(), key=lambda d: d.name)
-        except Exception as exc:
-            if _is_missing(exc):
-                continue
-            raise ScanReadError(f"{directory}: {exc}") from exc
-        ctx.stats.dirs_listed += 1
-        subdirs = []
-        for item in items:
-            full = posixpath.join(directory, item.name)
-            if skip and any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
-                continue
-            try:
-                if item.is_symlink():
-                    continue
-                est = item.stat(follow_symlinks=False)
-                if stat.S_ISDIR(est.st_mode):
-                    yield Entry(full, True, 0, est.st_mode)
-                    if depth + 1 <= max_depth and not (prune and prune(item.name, full)):
-                        subdirs.append((full, item.get(), depth + 1))
-                elif stat.S_ISREG(est.st_mode):
-                    yield Entry(full, False, est.st_size, est.st_mode, item)
-            except ScanReadError:
-                raise
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{full}: {exc}") from exc
-        stack.extend(reversed(subdirs))
-
-
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    return enumerate(text.splitlines(), start=1)
-
-
-def _ignored(path: str) -> bool:
-    return path.endswith(IGNORED_SUFFIXES) or "-available/" in path
+from shelf.scanning.engine.text import numbered_lines
+from shelf.scanning.engine.webroots import apache_configs, app_index, ignored, nginx_configs, read_config, web_roots
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -132,123 +32,8 @@ def _clip(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# ---- server configuration files -----------------------------------------------------------------------
-
-
-def nginx_configs(ctx: ScanContext) -> list[str]:
-    """nginx.conf first, then every other loaded file under /etc/nginx (conf.d, sites-enabled, snippets...)."""
-    if "web_nginx" not in ctx.cache:
-        files = []
-        if ctx.is_file("/etc/nginx/nginx.conf"):
-            files.append("/etc/nginx/nginx.conf")
-        for entry in walk(ctx, "/etc/nginx", max_depth=4):
-            if entry.is_dir or entry.path in files or _ignored(entry.path):
-                continue
-            if entry.path.endswith(".conf") or "/sites-enabled/" in entry.path:
-                files.append(entry.path)
-        for name in ctx.listdir("/etc/nginx/sites-enabled"):  # links into sites-available are what nginx loads
-            path = f"/etc/nginx/sites-enabled/{name}"
-            if path not in files and not _ignored(path) and ctx.is_file(path):
-                files.append(path)
-        ctx.cache["web_nginx"] = files
-    return ctx.cache["web_nginx"]
-
-
-def apache_configs(ctx: ScanContext) -> list[str]:
-    """In Apache's reading order: the main file, then conf-enabled, then sites-enabled (Debian); httpd (RHEL)."""
-    if "web_apache" not in ctx.cache:
-        files = []
-        for main, dirs in (
-            ("/etc/apache2/apache2.conf", ("/etc/apache2/conf-enabled", "/etc/apache2/sites-enabled")),
-            ("/etc/httpd/conf/httpd.conf", ("/etc/httpd/conf.d",)),
-        ):
-            if not ctx.is_file(main):
-                continue
-            files.append(main)
-            for directory in dirs:
-                for name in ctx.listdir(directory):
-                    path = f"{directory}/{name}"
-                    if name.endswith(".conf") and not _ignored(path) and ctx.is_file(path):
-                        files.append(path)
-        ctx.cache["web_apache"] = files
-    return ctx.cache["web_apache"]
-
-
-def _read(ctx: ScanContext, path: str) -> str:
-    return ctx.read_text(path, CONF_LIMIT) or ""
-
-
 def _strip_comment(line: str) -> str:
     return "" if line.lstrip().startswith("#") else line
-
-
-def web_roots(ctx: ScanContext) -> list[str]:
-    """Document roots that exist in the image, outermost only, in a stable order."""
-    if "web_roots" in ctx.cache:
-        return ctx.cache["web_roots"]
-    found: list[str] = []
-    for path in nginx_configs(ctx):
-        for _, line in _lines(_read(ctx, path)):
-            m = re.match(r"^\s*root\s+[\"']?([^\"';\s$]+)[\"']?\s*;", line)
-            if m:
-                found.append(m.group(1))
-    for path in apache_configs(ctx):
-        for _, line in _lines(_read(ctx, path)):
-            m = re.match(r"^\s*DocumentRoot\s+[\"']?([^\"'\s$]+)", line, re.IGNORECASE)
-            if m:
-                found.append(m.group(1))
-    found.extend(DEFAULT_WEB_ROOTS)
-    roots: list[str] = []
-    for root in found:
-        root = posixpath.normpath(root)
-        if root in ("/", "/usr", "/etc") or not root.startswith("/") or root in roots:
-            continue
-        if ctx.is_dir(root) and ctx.readlink(root) is None:
-            roots.append(root)
-    outermost = [r for r in roots if not any(o != r and r.startswith(o.rstrip("/") + "/") for o in roots)]
-    ctx.cache["web_roots"] = outermost
-    return outermost
-
-
-@dataclass
-class AppIndex:
-    """Application files (by name) under the web roots, /opt, /srv and the homes, and VCS directories in web roots."""
-
-    files: list[str] = field(default_factory=list)
-    vcs: list[str] = field(default_factory=list)
-
-
-MAX_APP_ENTRIES = 200_000
-
-
-def app_index(ctx: ScanContext) -> AppIndex:
-    if "web_app_index" in ctx.cache:
-        return ctx.cache["web_app_index"]
-    index = AppIndex()
-    roots = web_roots(ctx)
-    seen: set[str] = set()
-    count = 0
-    for root in (*roots, "/opt", "/srv", *(home for _, home in ctx.homes())):
-        in_web = root in roots
-        for entry in walk(ctx, root, max_depth=10, prune=lambda name, _path: name in PRUNE_APP):
-            count += 1
-            if count > MAX_APP_ENTRIES:
-                ctx.incomplete(f"stopped after {MAX_APP_ENTRIES} entries under the web roots, /opt, /srv and homes")
-                ctx.cache["web_app_index"] = index
-                return index
-            if entry.path in seen:
-                continue
-            seen.add(entry.path)
-            name = posixpath.basename(entry.path)
-            if entry.is_dir:
-                if in_web and name in VCS_DIRS:
-                    index.vcs.append(entry.path)
-            elif name in APP_NAMES or (
-                name.endswith(".py") and posixpath.basename(posixpath.dirname(entry.path)) == "settings"
-            ):
-                index.files.append(entry.path)
-    ctx.cache["web_app_index"] = index
-    return index
 
 
 def _finding(check_id: str, severity: str, title: str, evidence: list[Evidence], fix: str, **data: Any) -> Finding:
@@ -281,7 +66,7 @@ def apache_listing(ctx: ScanContext) -> list[Evidence]:
     state: dict[tuple[str, ...], tuple[bool, Evidence]] = {}
     for path in apache_configs(ctx):
         stack: list[str] = []
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             line = _strip_comment(raw)
             if m := re.match(r"^\s*<\s*(\w+)\s*([^>]*)>", line):
                 arg = m.group(2).strip().strip("\"'").rstrip("/") or "/"
@@ -303,14 +88,14 @@ def apache_listing(ctx: ScanContext) -> list[Evidence]:
 def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
     for path in nginx_configs(ctx):
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             if re.match(r"^\s*autoindex\s+on\s*;", _strip_comment(raw)):
                 evidence.append(Evidence(path, number, _clip(raw)))
     evidence += apache_listing(ctx)
     for path in app_index(ctx).files:
         if posixpath.basename(path) != ".htaccess":
             continue
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             words = _apache_option_words(_strip_comment(raw))
             if words and _indexes_after(False, words):
                 evidence.append(Evidence(path, number, _clip(raw)))
@@ -350,7 +135,7 @@ def vcs_exposed(ctx: ScanContext) -> Iterator[Finding]:
 def _apache_envvars(ctx: ScanContext) -> dict[str, tuple[str, Evidence]]:
     values: dict[str, tuple[str, Evidence]] = {}
     path = "/etc/apache2/envvars"
-    for number, raw in _lines(_read(ctx, path)):
+    for number, raw in numbered_lines(read_config(ctx, path)):
         m = re.match(r"^\s*(?:export\s+)?(APACHE_RUN_USER|APACHE_RUN_GROUP)=[\"']?([^\"'\s]*)", _strip_comment(raw))
         if m:
             values[m.group(1)] = (m.group(2), Evidence(path, number, _clip(raw)))
@@ -374,7 +159,7 @@ FPM_POOLS = (
 def fpm_pool_files(ctx: ScanContext) -> list[str]:
     files: list[str] = []
     for pattern in FPM_POOLS:
-        files += [p for p in ctx.glob(pattern) if p not in files and not _ignored(p) and ctx.is_file(p)]
+        files += [p for p in ctx.glob(pattern) if p not in files and not ignored(p) and ctx.is_file(p)]
     return files
 
 
@@ -383,13 +168,13 @@ def root_user(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
     servers: list[str] = []
     if ctx.is_file("/etc/nginx/nginx.conf"):
-        for number, raw in _lines(_read(ctx, "/etc/nginx/nginx.conf")):
+        for number, raw in numbered_lines(read_config(ctx, "/etc/nginx/nginx.conf")):
             if re.match(r"^\s*user\s+(root|0)(\s+\S+)?\s*;", _strip_comment(raw)):
                 evidence.append(Evidence("/etc/nginx/nginx.conf", number, _clip(raw)))
                 servers.append("nginx")
     envvars = _apache_envvars(ctx)
     for path in apache_configs(ctx):
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             m = re.match(r"^\s*User\s+[\"']?([^\"'\s]+)", _strip_comment(raw))
             if not m:
                 continue
@@ -401,7 +186,7 @@ def root_user(ctx: ScanContext) -> Iterator[Finding]:
                 evidence += [Evidence(path, number, _clip(raw)), envvars["APACHE_RUN_USER"][1]]
                 servers.append("apache")
     for path in fpm_pool_files(ctx):
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             if re.match(r"^\s*user\s*=\s*[\"']?(root|0)[\"']?\s*$", _strip_comment(raw.split(";")[0])):
                 evidence.append(Evidence(path, number, _clip(raw)))
                 servers.append("php-fpm")
@@ -439,14 +224,14 @@ def _php_display_errors(ctx: ScanContext) -> list[Evidence]:
             directory = scan_dir if scan_dir.startswith("/") else posixpath.join(posixpath.dirname(ini), scan_dir)
             last: tuple[str, Evidence] | None = None
             for path in [ini, *(f"{directory}/{n}" for n in ctx.listdir(directory) if n.endswith(".ini"))]:
-                for number, raw in _lines(_read(ctx, path)):
+                for number, raw in numbered_lines(read_config(ctx, path)):
                     m = re.match(r"^\s*display_errors\s*=\s*[\"']?(\w+)", raw)
                     if m:
                         last = (m.group(1).lower(), Evidence(path, number, _clip(raw)))
             if last and last[0] in ON:
                 evidence.append(last[1])
     for path in fpm_pool_files(ctx):
-        for number, raw in _lines(_read(ctx, path)):
+        for number, raw in numbered_lines(read_config(ctx, path)):
             m = re.match(r"^\s*php_(?:admin_)?(?:flag|value)\[display_errors\]\s*=\s*(\w+)", raw)
             if m and m.group(1).lower() in ON:
                 evidence.append(Evidence(path, number, _clip(raw)))
@@ -482,8 +267,8 @@ def debug(ctx: ScanContext) -> Iterator[Finding]:
         for kind, applies, pattern in DEBUG_PATTERNS:
             if not applies(path):
                 continue
-            text = text if text is not None else _read(ctx, path)
-            for number, raw in _lines(text):
+            text = text if text is not None else read_config(ctx, path)
+            for number, raw in numbered_lines(text):
                 if pattern.search(raw):
                     evidence.append(Evidence(path, number, _clip(raw)))
                     kinds.append(kind)
@@ -491,7 +276,7 @@ def debug(ctx: ScanContext) -> Iterator[Finding]:
         for name in ctx.listdir(base):
             path = f"{base}/{name}"
             if name.endswith(".service") and ctx.is_file(path):
-                for number, raw in _lines(_read(ctx, path)):
+                for number, raw in numbered_lines(read_config(ctx, path)):
                     if UNIT_FLASK.search(raw):
                         evidence.append(Evidence(path, number, _clip(raw)))
                         kinds.append("Flask development mode")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from shelf.scanning.services import rescan_listed_images
+from shelf.scanning.services import vulndb_rescan
 from shelf.scanning.vulndb import vulndb_import
 
 
@@ -21,4 +21,4 @@ class Command(BaseCommand):
         for error in run.errors[:20]:
             self.stderr.write(f"  skipped {error['source']}: {error['reason']}")
         if (run.added or run.updated) and not no_rescan:
-            self.stdout.write(f"Rescanning {rescan_listed_images()} image(s) of listed products.")
+            self.stdout.write(f"Rescanning {vulndb_rescan()} image(s) of listed products.")

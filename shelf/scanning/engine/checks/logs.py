@@ -1,5 +1,7 @@
 """Family `logging`: the default logging works (the standard's "syslog, wtmp/btmp, sudo logging").
 
+The module is `logs`, not `logging`, so it never shadows the standard library.
+
 logging.syslog         medium  no syslog daemon starts and journald is absent, masked or has Storage=none
                        low     no syslog daemon and journald keeps logs in memory only (lost at reboot)
 logging.login_records  medium  /var/log/wtmp or /var/log/btmp missing (and no tmpfiles.d rule creates it),

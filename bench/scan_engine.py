@@ -5,6 +5,8 @@ under /var/lib/data, scans both (warm, best of three), hashes the large image wi
 and measures the peak memory of a scan in a fresh process. Goals: large/small within 1.5x, scan at least 10x
 faster than sha256 of the large image, all checks within 2x of the core checks (the malware pass reads every file
 under its size cap; the line after says how many).
+
+Run by `bench/run.py scan`, or alone from the repository root: `python -m bench.scan_engine [GiB]`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 from shelf.scanning.engine import scan_image
-from shelf.scanning.engine.imagebuild import debian12_tree, ext4_from_tree
+from tests.images.builders import debian12_tree, ext4_from_tree
 
 MiB = 1024 * 1024
 CHILD = """
