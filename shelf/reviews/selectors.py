@@ -67,10 +67,3 @@ def listed_revisions(*, user) -> QuerySet[Revision]:
         .select_related("product__organization", "category")
         .order_by("-decided_at")
     )
-
-
-def finding_exceptions_in_force(*, image) -> QuerySet:
-    """The scan-finding exceptions granted for an image and not revoked, for the operator reviewing a product of it."""
-    from shelf.scanning.models import FindingException
-
-    return FindingException.objects.filter(image=image, revoked_at__isnull=True)

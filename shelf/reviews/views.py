@@ -17,7 +17,6 @@ from shelf.products.selectors import business_days_left, due_label, listed_revis
 from shelf.products.services import product_delist
 from shelf.reviews import crosscheck as software
 from shelf.reviews.selectors import (
-    finding_exceptions_in_force,
     listed_revisions,
     review_metrics,
     review_queue,
@@ -33,7 +32,7 @@ from shelf.reviews.services import (
     review_release,
 )
 from shelf.scanning.models import Scan
-from shelf.scanning.selectors import latest_scan
+from shelf.scanning.selectors import exceptions_of, latest_scan
 
 
 @operator_required
@@ -71,7 +70,7 @@ def _review_context(revision: Revision) -> dict:
             {
                 "delivery": delivery,
                 "scan": scan,
-                "exceptions": finding_exceptions_in_force(image=delivery.image),
+                "exceptions": exceptions_of(image=delivery.image, in_force=True),
             }
         )
     hits = prereview(revision)

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from shelf.images.selectors import images_for
 from shelf.scanning.engine.severity import SEVERITIES
-from shelf.scanning.models import Scan
+from shelf.scanning.models import FindingException, Scan, YaraRuleSet
 
 
 def latest_scan(image) -> Scan | None:
@@ -31,3 +31,31 @@ def findings_by_severity(scan: Scan) -> list[tuple[str, str, list]]:
         for severity in SEVERITIES
         if any(f.severity == severity for f in findings)
     ]
+
+
+def latest_scans(*, images) -> dict:
+    """image id -> its most recent scan, for a list of images already filtered for the reader (one query)."""
+    latest: dict = {}
+    for scan in Scan.objects.filter(image__in=images).order_by("image_id", "-created_at"):
+        latest.setdefault(scan.image_id, scan)
+    return latest
+
+
+def exceptions_of(*, image, in_force: bool = False) -> QuerySet[FindingException]:
+    """The finding exceptions granted for an image (of a scan the reader may see); `in_force`: not revoked."""
+    exceptions = FindingException.objects.filter(image=image).select_related("granted_by")
+    return exceptions.filter(revoked_at__isnull=True) if in_force else exceptions
+
+
+def exceptions_for(*, user) -> QuerySet[FindingException]:
+    """Every finding exception, for operators (who grant and revoke them); none for anyone else, so a 404."""
+    if user.is_authenticated and user.is_operator:
+        return FindingException.objects.select_related("image")
+    return FindingException.objects.none()
+
+
+def yara_rule_sets_for(*, user) -> QuerySet[YaraRuleSet]:
+    """The operators' malware rule sets, for operators only."""
+    if user.is_authenticated and user.is_operator:
+        return YaraRuleSet.objects.select_related("updated_by")
+    return YaraRuleSet.objects.none()

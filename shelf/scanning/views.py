@@ -8,13 +8,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelf.accounts.access import operator_required, provider_required
-from shelf.audit.models import AuditEvent
+from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations
+from shelf.forms import message_error
 from shelf.images.selectors import images_for, images_owned_by
 from shelf.scanning.engine.severity import VULN_SEVERITIES
-from shelf.scanning.models import FindingException, Scan, ScanPolicy, YaraRuleSet
-from shelf.scanning.selectors import findings_by_severity, latest_scan, scans_for, scans_of
+from shelf.scanning.forms import ExceptionForm
+from shelf.scanning.models import Scan, ScanPolicy
+from shelf.scanning.selectors import (
+    exceptions_for,
+    exceptions_of,
+    findings_by_severity,
+    latest_scan,
+    latest_scans,
+    scans_for,
+    scans_of,
+    yara_rule_sets_for,
+)
 from shelf.scanning.services import exception_grant, exception_revoke, policy_update, scan_request
 from shelf.scanning.vulndb import vulndb_updated_at
 from shelf.scanning.yara_rules import yara_rule_save, yara_rule_set_active
@@ -37,7 +48,7 @@ def scan_report(request, scan_id):
             "image": scan.image,
             "groups": findings_by_severity(scan),
             "history": scans_of(scan.image)[:20],
-            "exceptions": FindingException.objects.filter(image=scan.image).select_related("granted_by"),
+            "exceptions": exceptions_of(image=scan.image),
             "vulndb_updated_at": scan.vulndb_updated_at or vulndb_updated_at(),
             "today": date.today(),
         },
@@ -59,7 +70,7 @@ def image_rescan(request, image_id):
     try:
         scan = scan_request(image=image, actor=request.user)
     except Conflict as exc:
-        messages.error(request, exc.message)
+        message_error(request, exc)
         return redirect("images:detail", image_id=image.pk)
     messages.success(request, _("Scan queued."))
     return redirect("scanning:report", scan_id=scan.pk)
@@ -69,19 +80,14 @@ def image_rescan(request, image_id):
 @require_POST
 def exception_new(request, scan_id):
     scan = _visible_scan(request, scan_id)
+    form = ExceptionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("scanning:report", scan_id=scan.pk)
     try:
-        expires = date.fromisoformat(request.POST.get("expires_at", ""))
-    except ValueError:
-        expires = None
-    try:
-        exception_grant(
-            actor=request.user,
-            image=scan.image,
-            check_id=request.POST.get("check_id", ""),
-            key=request.POST.get("key", ""),
-            justification=request.POST.get("justification", ""),
-            expires_at=expires,
-        )
+        exception_grant(actor=request.user, image=scan.image, **form.cleaned_data)
     except RuleViolations as exc:
         for violation in exc.violations:
             messages.error(request, violation.message)
@@ -93,7 +99,7 @@ def exception_new(request, scan_id):
 @operator_required
 @require_POST
 def exception_remove(request, exception_id: int):
-    exception = get_object_or_404(FindingException, pk=exception_id)
+    exception = get_object_or_404(exceptions_for(user=request.user), pk=exception_id)
     exception_revoke(actor=request.user, exception=exception)
     messages.success(request, _("Exception revoked."))
     latest = scans_of(exception.image).first()
@@ -153,7 +159,7 @@ def yara_rules(request):
         request,
         "scanning/yara_rules.html",
         {
-            "rule_sets": YaraRuleSet.objects.select_related("updated_by"),
+            "rule_sets": yara_rule_sets_for(user=request.user),
             "errors": errors,
             "form": form,
             "editing": None,
@@ -164,7 +170,7 @@ def yara_rules(request):
 
 @operator_required
 def yara_rule_edit(request, rule_set_id: int):
-    rule_set = get_object_or_404(YaraRuleSet, pk=rule_set_id)
+    rule_set = get_object_or_404(yara_rule_sets_for(user=request.user), pk=rule_set_id)
     errors = []
     form = {"name": rule_set.name, "source": rule_set.source, "is_active": rule_set.is_active}
     if request.method == "POST":
@@ -185,7 +191,7 @@ def yara_rule_edit(request, rule_set_id: int):
         request,
         "scanning/yara_rules.html",
         {
-            "rule_sets": YaraRuleSet.objects.select_related("updated_by"),
+            "rule_sets": yara_rule_sets_for(user=request.user),
             "errors": errors,
             "form": form,
             "editing": rule_set,
@@ -197,7 +203,7 @@ def yara_rule_edit(request, rule_set_id: int):
 @operator_required
 @require_POST
 def yara_rule_active(request, rule_set_id: int):
-    rule_set = get_object_or_404(YaraRuleSet, pk=rule_set_id)
+    rule_set = get_object_or_404(yara_rule_sets_for(user=request.user), pk=rule_set_id)
     active = request.POST.get("active") == "1"
     yara_rule_set_active(actor=request.user, rule_set=rule_set, active=active)
     if active:
@@ -218,9 +224,7 @@ def image_list(request):
     """The provider's images grouped by region, every active region shown so empty ones invite an import."""
     by_region = defaultdict(list)
     images = list(images_owned_by(request.user).select_related("upload"))
-    latest = {}
-    for scan in Scan.objects.filter(image__in=images).order_by("image_id", "-created_at"):
-        latest.setdefault(scan.image_id, scan)
+    latest = latest_scans(images=images)
     for image in images:
         image.latest_scan = latest.get(image.pk)
         by_region[image.region_id].append(image)
@@ -238,7 +242,7 @@ def image_detail(request, image_id):
             "image": image,
             "copy_regions": regions_active().exclude(pk=image.region_id),
             "copies": images_owned_by(request.user).filter(source_image=image),
-            "audit_events": AuditEvent.objects.for_object(image),
+            "audit_events": audit_events_for(target=image),
             "latest_scan": latest_scan(image),
         },
     )
