@@ -293,7 +293,7 @@ def submit(product_id: str):
             print_violations(exc.errors, f"Not submitted: {len(exc.errors)} rule(s) to fix first:")
             raise typer.Exit(1) from None
     out.print(f"Submitted [bold]{escape(product['name'])}[/]: status [bold]{product['status']}[/].")
-    out.print(f"Operators aim to finish the review by {_date(product['due_at'])} (7 business days).")
+    out.print(f"Operators aim to finish the review by {_date(product['due_at'])}.")
 
 
 @app.command()

@@ -7,6 +7,7 @@ so buyers always see exactly one listed revision.
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,6 +15,7 @@ from shelf.accounts.models import User
 from shelf.audit.services import audit_record
 from shelf.errors import Conflict, RuleViolations, Violation, raise_if
 from shelf.notifications.services import notify_organization
+from shelf.products import rules
 from shelf.products.models import Revision
 from shelf.products.services import revision_set_status
 from shelf.reviews.models import Claim, Decision
@@ -47,7 +49,16 @@ CHECKLIST = [
     ("links", gettext_lazy("No links to buy outside the marketplace; no advertising for other cloud vendors.")),
     (
         "pictures",
-        gettext_lazy("Pictures: 390 x 260 px, 72 dpi, ≤ 2 MB, PNG, not plain white, show the company or product name."),
+        format_lazy(
+            gettext_lazy(
+                "Pictures: {width} x {height} px, {dpi} dpi, ≤ {mb} MB, PNG, not plain white, show the company or "
+                "product name."
+            ),
+            width=rules.PICTURE_WIDTH,
+            height=rules.PICTURE_HEIGHT,
+            dpi=rules.PICTURE_DPI,
+            mb=rules.PICTURE_MAX_MB,
+        ),
     ),
     (
         "details",
