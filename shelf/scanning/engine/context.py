@@ -15,6 +15,8 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from shelf.scanning.engine.tree import LinkLoop, Node, Tree, TreeError
+
 if TYPE_CHECKING:
     from shelf.scanning.engine.model import OsInfo, Package
     from shelf.scanning.engine.users import User
@@ -66,12 +68,12 @@ class WalkEntry:
     is_dir: bool
     size: int
     mode: int
-    dirent: Any = field(default=None, repr=False, compare=False)  # dissect's entry: read without resolving the path
+    dirent: Any = field(default=None, repr=False, compare=False)  # the tree's node: read without a lookup
 
     def read(self, ctx: ScanContext, limit: int) -> bytes:
         """At most `limit` bytes of this regular file, counted in the scan's stats."""
         try:
-            with self.dirent.get().open() as fh:
+            with self.dirent.entry.open() as fh:
                 data = fh.read(limit)
         except Exception as exc:
             raise ScanReadError(f"{self.path}: {exc}") from exc
@@ -117,8 +119,7 @@ class ScanContext:
         self.package_db: str | None = None
         self.cache: dict[str, Any] = {}  # facts shared between checks (parsed sshd_config, cloud-init state)
         self._incomplete: list[str] = []
-        self._meta: dict[tuple[str, str], Any] = {}  # (kind, path) -> stat result / listing, see _lstat
-        self._paths: dict[str, Any] = {}  # path -> dissect path from a listing, which already holds its entry
+        self.tree = Tree(fs, self.stats)
         self._current_check = "engine"
         self._started = time.monotonic()
 
@@ -134,55 +135,28 @@ class ScanContext:
         return list(self._incomplete)
 
     # ---- filesystem -----------------------------------------------------------------------------------
+    # Every lookup goes through one remembered tree (engine/tree.py): the image never changes during a scan, so
+    # each directory is read once and a path is resolved from directories already read, never from the root.
     def path(self, path: str) -> Any:
         return self.fs.path(path)
 
-    def _path(self, path: str) -> Any:
-        # A path that came out of a listing knows its directory entry; a fresh one is resolved from the root,
-        # one directory scan per component, which dominated checks that look at many files of one directory.
-        return self._paths.get(path) or self.fs.path(path)
-
-    # The image never changes during a scan: stat results and listings are remembered (dissect resolves every
-    # path from the root again, which made repeated globs and is_file calls the larger part of a scan).
-    def _absent(self, path: str) -> bool:
-        """True when the parent directory was already listed and the name is not in it: no lookup needed."""
-        parent, name = posixpath.split(path.rstrip("/"))
-        listing = self._meta.get(("d", parent))
-        return listing is not None and name not in listing
-
-    def _lstat(self, path: str) -> Any | None:
-        key = ("l", path)
-        if key in self._meta:
-            return self._meta[key]
-        if self._absent(path):
-            self._meta[key] = None
-            return None
+    def _lookup(self, path: str, *, follow: bool) -> Any | None:
         try:
-            result = self._path(path).lstat()
-        except Exception as exc:
-            if _is_missing(exc):
-                result = None
-            else:
-                raise ScanReadError(f"{path}: {exc}") from exc
-        self._meta[key] = result
-        return result
-
-    def _stat(self, path: str) -> Any | None:
-        key = ("s", path)
-        if key in self._meta:
-            return self._meta[key]
-        if self._absent(path):
-            self._meta[key] = None
-            return None
-        try:
-            result = self._path(path).stat()
+            return self.tree.stat(path, follow=follow)
+        except LinkLoop:
+            return None  # as the running system: ELOOP, the path cannot be used
+        except TreeError as exc:
+            raise ScanReadError(str(exc)) from exc
         except Exception as exc:
             if _is_missing(exc) or _is_symlink_problem(exc):
-                result = None
-            else:
-                raise ScanReadError(f"{path}: {exc}") from exc
-        self._meta[key] = result
-        return result
+                return None
+            raise ScanReadError(f"{path}: {exc}") from exc
+
+    def _lstat(self, path: str) -> Any | None:
+        return self._lookup(path, follow=False)
+
+    def _stat(self, path: str) -> Any | None:
+        return self._lookup(path, follow=True)
 
     def exists(self, path: str) -> bool:
         """True if `path` exists, following symlinks inside the image (as the running system would)."""
@@ -209,30 +183,18 @@ class ScanContext:
         if st is None or not stat.S_ISLNK(st.st_mode):
             return None
         try:
-            return str(self._path(path).readlink())
+            return self.tree.node(path, follow=False).readlink()
         except Exception as exc:
             raise ScanReadError(f"{path}: {exc}") from exc
 
     def listdir(self, path: str) -> list[str]:
         """Names in a directory, sorted (C locale, like glob(3)); [] when it does not exist."""
-        key = ("d", path)
-        if key in self._meta:
-            return list(self._meta[key])
         try:
-            children = list(self._path(path).iterdir())
-            names = sorted(child.name for child in children)
-            prefix = path.rstrip("/")
-            for child in children:
-                self._paths.setdefault(f"{prefix}/{child.name}", child)
-        except Exception as exc:
-            if _is_missing(exc) or _is_symlink_problem(exc):
-                names = []
-            else:
-                raise ScanReadError(f"{path}: {exc}") from exc
-        else:
-            self.stats.dirs_listed += 1
-        self._meta[key] = names
-        return list(names)
+            return self.tree.listdir(path) or []
+        except LinkLoop:
+            return []
+        except TreeError as exc:
+            raise ScanReadError(str(exc)) from exc
 
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes | None:
         """At most `limit` bytes of a regular file (symlinks followed inside the image); None if absent."""
@@ -240,7 +202,7 @@ class ScanContext:
         if st is None or not stat.S_ISREG(st.st_mode):
             return None
         try:
-            with self._path(path).open("rb") as fh:
+            with self.tree.open(path) as fh:
                 data = fh.read(limit)
         except Exception as exc:
             if _is_missing(exc):
@@ -257,7 +219,7 @@ class ScanContext:
     def open(self, path: str) -> Any:
         """A binary file object for streaming reads (the caller bounds what it reads)."""
         try:
-            fh = self._path(path).open("rb")
+            fh = self.tree.open(path)
         except Exception as exc:
             raise ScanReadError(f"{path}: {exc}") from exc
         self.stats.files_read += 1
@@ -285,6 +247,33 @@ class ScanContext:
             results = nxt
         return sorted(r for r in results if self.exists(r))
 
+    def _tree_walk(
+        self, root: str, descend: Callable[[str, str, int], bool], skip: tuple[str, ...] = ()
+    ) -> Iterator[tuple[str, Node, int, Any]]:
+        """The one walker: (path, node, depth, lstat) under `root`, links not followed, read errors raised as
+        ScanReadError. Every family walks through here, so what one walk read the next one finds remembered."""
+        walker = self.tree.walk(root, descend=descend, skip=skip)
+        while True:
+            try:
+                full, node, depth = next(walker)
+            except StopIteration:
+                return
+            except LinkLoop:
+                return
+            except TreeError as exc:
+                raise ScanReadError(str(exc)) from exc
+            except Exception as exc:
+                if _is_missing(exc):
+                    return
+                raise ScanReadError(f"{root}: {exc}") from exc
+            try:
+                st = node.lstat()
+            except Exception as exc:
+                if _is_missing(exc):
+                    continue
+                raise ScanReadError(f"{full}: {exc}") from exc
+            yield full, node, depth, st
+
     def iter_files(
         self, root: str, limits: WalkLimits | None = None, *, skip: tuple[str, ...] = ()
     ) -> Iterator[FileEntry]:
@@ -294,45 +283,15 @@ class ScanContext:
         `skip` holds absolute path prefixes (directories) not to enter.
         """
         limits = limits or WalkLimits()
-        st = self._lstat(root)
-        if st is None or not stat.S_ISDIR(st.st_mode):
-            return
         count = 0
-        stack: list[tuple[str, int]] = [(root, 0)]
-        while stack:
-            directory, depth = stack.pop()
-            try:
-                entries = list(self._path(directory).iterdir())
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{directory}: {exc}") from exc
-            self.stats.dirs_listed += 1
-            subdirs = []
-            for entry in sorted(entries, key=lambda p: p.name):
-                full = posixpath.join(directory, entry.name)
-                self._paths.setdefault(full, entry)
-                if any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
-                    continue
-                try:
-                    est = entry.lstat()
-                except Exception as exc:
-                    if _is_missing(exc):
-                        continue
-                    raise ScanReadError(f"{full}: {exc}") from exc
-                mode = est.st_mode
-                if stat.S_ISDIR(mode):
-                    if depth + 1 <= limits.max_depth:
-                        subdirs.append((full, depth + 1))
-                elif stat.S_ISREG(mode):
-                    if est.st_size > limits.max_size:
-                        continue
-                    count += 1
-                    if count > limits.max_files:
-                        self.incomplete(f"stopped after {limits.max_files} files under {root}")
-                        return
-                    yield FileEntry(full, est.st_size)
-            stack.extend(reversed(subdirs))
+        for full, _node, _depth, st in self._tree_walk(root, lambda _p, _n, d: d <= limits.max_depth, skip):
+            if not stat.S_ISREG(st.st_mode) or st.st_size > limits.max_size:
+                continue
+            count += 1
+            if count > limits.max_files:
+                self.incomplete(f"stopped after {limits.max_files} files under {root}")
+                return
+            yield FileEntry(full, st.st_size)
 
     def walk(
         self,
@@ -345,49 +304,17 @@ class ScanContext:
         """Directories and regular files under `root`, depth first in name order, symlinks never followed.
 
         `prune(name, path)` true keeps the walk out of a directory (the directory itself is still yielded);
-        `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError. Directories are
-        listed through dissect's entries, so no path is resolved from the root again.
+        `skip` holds absolute prefixes not to yield or enter. Read errors raise ScanReadError.
         """
-        try:
-            top = self.fs.get(root)
-            if top.is_symlink() or not top.is_dir():
-                return
-        except Exception as exc:
-            if _is_missing(exc):
-                return
-            raise ScanReadError(f"{root}: {exc}") from exc
-        stack: list[tuple[str, Any, int]] = [(root.rstrip("/") or "/", top, 0)]
-        while stack:
-            directory, node, depth = stack.pop()
-            try:
-                items = sorted(node.scandir(), key=lambda d: d.name)
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{directory}: {exc}") from exc
-            self.stats.dirs_listed += 1
-            subdirs = []
-            for item in items:
-                full = posixpath.join(directory, item.name)
-                if skip and any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
-                    continue
-                try:
-                    if item.is_symlink():
-                        continue
-                    est = item.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(est.st_mode):
-                        yield WalkEntry(full, True, 0, est.st_mode)
-                        if depth + 1 <= max_depth and not (prune and prune(item.name, full)):
-                            subdirs.append((full, item.get(), depth + 1))
-                    elif stat.S_ISREG(est.st_mode):
-                        yield WalkEntry(full, False, est.st_size, est.st_mode, item)
-                except ScanReadError:
-                    raise
-                except Exception as exc:
-                    if _is_missing(exc):
-                        continue
-                    raise ScanReadError(f"{full}: {exc}") from exc
-            stack.extend(reversed(subdirs))
+
+        def descend(path: str, name: str, depth: int) -> bool:
+            return depth <= max_depth and not (prune and prune(name, path))
+
+        for full, node, _depth, st in self._tree_walk(root, descend, skip):
+            if stat.S_ISDIR(st.st_mode):
+                yield WalkEntry(full, True, 0, st.st_mode)
+            elif stat.S_ISREG(st.st_mode):
+                yield WalkEntry(full, False, st.st_size, st.st_mode, node)
 
     def lstat(self, path: str) -> Any | None:
         """The entry's own stat (symlinks not followed): real mode bits, uid and gid in the image; None if absent."""
@@ -409,6 +336,7 @@ class ScanContext:
         listed, their type coming from the directory entry. Symlinks are never followed. Listing more than
         `max_entries` entries is recorded as incomplete. `skip` holds absolute path prefixes not to enter.
         """
+        files_under = files_under or {}
 
         def under(path: str, prefixes: tuple[str, ...] | dict[str, int]) -> str | None:
             for prefix in prefixes:
@@ -419,55 +347,43 @@ class ScanContext:
         def mode_entry(path: str, st: Any) -> ModeEntry:
             return ModeEntry(path, st.st_mode, st.st_uid, st.st_gid, st.st_size)
 
-        try:
-            top = self.fs.get(root)
-            if not top.is_dir(follow_symlinks=False):
-                return
-            yield mode_entry(root, top.lstat())
-        except Exception as exc:
-            if _is_missing(exc):
-                return
-            raise ScanReadError(f"{root}: {exc}") from exc
+        top = self._lstat(root)
+        if top is None or not stat.S_ISDIR(top.st_mode):
+            return
+        yield mode_entry(root, top)
+        walker = self.tree.walk(root, descend=lambda _p, _n, depth: depth < max_depth, skip=skip)
         listed = 0
-        stack: list[tuple[str, Any, int]] = [(root, top, 0)]
-        while stack:
-            directory, entry, depth = stack.pop()
+        while True:
             try:
-                children = sorted(entry.scandir(), key=lambda d: d.name)
+                full, node, _depth = next(walker)
+                listed += 1
+                if listed > max_entries:
+                    self.incomplete(f"stopped after {max_entries} entries under {root}")
+                    return
+                if node.is_dir():
+                    yield mode_entry(full, node.lstat())
+                    continue
+                directory = full.rsplit("/", 1)[0] or "/"
+                prefix = under(directory, files_under)
+                if prefix is None or node.is_symlink():
+                    continue
+                if directory.count("/") - prefix.rstrip("/").count("/") >= files_under[prefix]:
+                    continue
+                st = node.lstat()
+                if stat.S_ISREG(st.st_mode):
+                    yield mode_entry(full, st)
+            except StopIteration:
+                return
+            except LinkLoop:
+                return
+            except TreeError as exc:
+                raise ScanReadError(str(exc)) from exc
+            except ScanReadError:
+                raise
             except Exception as exc:
                 if _is_missing(exc):
                     continue
-                raise ScanReadError(f"{directory}: {exc}") from exc
-            self.stats.dirs_listed += 1
-            listed += len(children)
-            if listed > max_entries:
-                self.incomplete(f"stopped after {max_entries} entries under {root}")
-                return
-            subdirs = []
-            for child in children:
-                full = posixpath.join(directory, child.name)
-                if under(full, skip):
-                    continue
-                try:
-                    node = child.get()
-                    if node.is_dir(follow_symlinks=False):
-                        st = node.lstat()
-                        yield mode_entry(full, st)
-                        if depth + 1 < max_depth:
-                            subdirs.append((full, node, depth + 1))
-                        continue
-                    prefix = under(directory, files_under or {})
-                    if prefix is None or node.is_symlink():
-                        continue
-                    if directory.count("/") - prefix.rstrip("/").count("/") >= (files_under or {})[prefix]:
-                        continue
-                    if node.is_file(follow_symlinks=False):
-                        yield mode_entry(full, node.lstat())
-                except Exception as exc:
-                    if _is_missing(exc):
-                        continue
-                    raise ScanReadError(f"{full}: {exc}") from exc
-            stack.extend(reversed(subdirs))
+                raise ScanReadError(f"{root}: {exc}") from exc
 
     # ---- parsed facts ---------------------------------------------------------------------------------
     @cached_property
