@@ -21,6 +21,7 @@ DEFAULT_FAIL_CHECKS = (
     "web.*",
     "eol_software.*",
     "malware.detected",
+    "malware.package_modified",
     "services.no_auth",
     "permissions.world_writable",
     "permissions.system_dirs",

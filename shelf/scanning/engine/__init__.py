@@ -33,7 +33,8 @@ Check ids (family modules in `checks/`, severities critical > high > medium > lo
     eol_software.mysql       high      an end-of-life MySQL line
     eol_software.mariadb     high      an end-of-life MariaDB line
     malware.detected         critical  a file matches a malware rule (YARA built-in or operator rules, ClamAV)
-    malware.package_file     low       the match is in an unchanged dpkg-owned file (documentation, examples)
+    malware.package_modified high      a package's file differs from what the package installed (medium outside
+                                       binaries and libraries; configuration files are expected to change)
     services.no_auth         critical  a high-risk service (Redis, MySQL, MongoDB, ...) started at boot listens beyond
                                        loopback without authentication and the firewall does not block it
     services.exposed         medium    the same with authentication (low: no auth, but firewalled; info: both)
@@ -91,7 +92,7 @@ CHECK_IDS = (
     "eol_software.mysql",
     "eol_software.mariadb",
     "malware.detected",
-    "malware.package_file",
+    "malware.package_modified",
     "services.no_auth",
     "services.exposed",
     "permissions.world_writable",

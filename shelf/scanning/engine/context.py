@@ -60,15 +60,50 @@ class ModeEntry:
     size: int
 
 
-@dataclass
 class WalkEntry:
-    """A directory or regular file as `walk()` yields it, with dissect's entry to read it by."""
+    """A directory or regular file as `walk()` yields it, with the tree's node to read it by.
 
-    path: str
-    is_dir: bool
-    size: int
-    mode: int
-    dirent: Any = field(default=None, repr=False, compare=False)  # the tree's node: read without a lookup
+    Its type comes from the directory entry; size and mode are read from the inode only when asked for, so
+    a walk that decides by name (or only reads some files) does not pay an inode read for every file.
+    """
+
+    __slots__ = ("path", "is_dir", "_size", "_mode", "dirent")
+
+    def __init__(self, path: str, is_dir: bool, size: int | None = None, mode: int | None = None, dirent=None):
+        self.path = path
+        self.is_dir = is_dir
+        self._size = size
+        self._mode = mode
+        self.dirent = dirent  # the tree's node, or None (then read by path)
+
+    def __repr__(self) -> str:
+        return f"WalkEntry({self.path!r}, is_dir={self.is_dir})"
+
+    def _lstat(self) -> None:
+        try:
+            st = self.dirent.lstat()
+        except Exception as exc:
+            raise ScanReadError(f"{self.path}: {exc}") from exc
+        self._size, self._mode = (0 if self.is_dir else st.st_size), st.st_mode
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            self._lstat()
+        return self._size
+
+    @property
+    def mode(self) -> int:
+        if self._mode is None:
+            self._lstat()
+        return self._mode
+
+    def open(self) -> Any:
+        """The file's bytes, streamed (the caller counts and bounds what it reads)."""
+        try:
+            return self.dirent.entry.open()
+        except Exception as exc:
+            raise ScanReadError(f"{self.path}: {exc}") from exc
 
     def read(self, ctx: ScanContext, limit: int) -> bytes:
         """At most `limit` bytes of this regular file, counted in the scan's stats."""
@@ -310,11 +345,26 @@ class ScanContext:
         def descend(path: str, name: str, depth: int) -> bool:
             return depth <= max_depth and not (prune and prune(name, path))
 
-        for full, node, _depth, st in self._tree_walk(root, descend, skip):
-            if stat.S_ISDIR(st.st_mode):
-                yield WalkEntry(full, True, 0, st.st_mode)
-            elif stat.S_ISREG(st.st_mode):
-                yield WalkEntry(full, False, st.st_size, st.st_mode, node)
+        walker = self.tree.walk(root, descend=descend, skip=skip)
+        while True:
+            try:
+                full, node, _depth = next(walker)
+                if node.is_dir():
+                    yield WalkEntry(full, True, dirent=node)
+                elif node.is_file():
+                    yield WalkEntry(full, False, dirent=node)
+            except StopIteration:
+                return
+            except LinkLoop:
+                return
+            except TreeError as exc:
+                raise ScanReadError(str(exc)) from exc
+            except ScanReadError:
+                raise
+            except Exception as exc:
+                if _is_missing(exc):
+                    continue
+                raise ScanReadError(f"{root}: {exc}") from exc
 
     def lstat(self, path: str) -> Any | None:
         """The entry's own stat (symlinks not followed): real mode bits, uid and gid in the image; None if absent."""

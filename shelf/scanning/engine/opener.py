@@ -17,6 +17,7 @@ import io
 import os
 import stat
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO
 from unittest import mock
@@ -65,6 +66,79 @@ class SealedHandle:
         """Containers may try to close their source; the engine closes the real file itself."""
 
 
+class BlockCache:
+    """A bounded cache of aligned blocks over the virtual disk, below the partitions and filesystems.
+
+    Filesystems read metadata in small pieces (a 256-byte inode, a directory block) scattered over the disk, and
+    every piece went down through the container's translation to the image file again, which read a whole
+    cluster each time: reading an inode, then a file, then the next inode read the inode table's cluster anew.
+    Small reads are served from recently read blocks (least recently used out first, at most
+    `blocks` x `block` bytes); large reads (file contents, read once) go straight through and are not kept.
+    """
+
+    def __init__(self, fh: Any, *, block: int = 64 * 1024, blocks: int = 512, direct: int = 256 * 1024):
+        self._fh = fh
+        self._block = block
+        self._blocks = blocks
+        self._direct = direct
+        self._size = fh.seek(0, io.SEEK_END)
+        fh.seek(0)
+        self._pos = 0
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """The engine closes the real file itself."""
+
+    def _cached(self, index: int) -> bytes:
+        data = self._cache.get(index)
+        if data is not None:
+            self._cache.move_to_end(index)
+            self.hits += 1
+            return data
+        self.misses += 1
+        self._fh.seek(index * self._block)
+        data = self._fh.read(self._block)
+        self._cache[index] = data
+        if len(self._cache) > self._blocks:
+            self._cache.popitem(last=False)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._size - self._pos if size is None or size < 0 else min(size, self._size - self._pos)
+        if left <= 0:
+            return b""
+        if left >= self._direct:
+            self._fh.seek(self._pos)
+            data = self._fh.read(left)
+            self._pos += len(data)
+            return data
+        pieces = []
+        while left > 0:
+            index, offset = divmod(self._pos, self._block)
+            piece = self._cached(index)[offset : offset + left]
+            if not piece:
+                break
+            pieces.append(piece)
+            self._pos += len(piece)
+            left -= len(piece)
+        return b"".join(pieces)
+
+
 def open_host_file(path: str | os.PathLike) -> BinaryIO:
     """Open `path` read-only, refusing symlinks and anything that is not a regular file."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -102,14 +176,14 @@ def open_container(fh: SealedHandle, disk_format: str) -> Any:
     fmt = normalise_format(disk_format)
     try:
         if fmt == "raw":
-            return RawContainer(fh)
+            return RawContainer(BlockCache(fh))
         if fmt == "qcow2":
-            return RawContainer(_open_qcow2(fh))
+            return RawContainer(BlockCache(_open_qcow2(fh)))
         if fmt == "vmdk":
-            return RawContainer(_open_vmdk(fh))
+            return RawContainer(BlockCache(_open_vmdk(fh)))
         if fmt == "vhd":
-            return RawContainer(_open_vhd(fh))
-        return RawContainer(_open_vhdx(fh))
+            return RawContainer(BlockCache(_open_vhd(fh)))
+        return RawContainer(BlockCache(_open_vhdx(fh)))
     except ImageOpenError:
         raise
     except Exception as exc:  # a malformed header in any container class

@@ -60,8 +60,12 @@ class Node:
         return bool(self.entry.is_symlink())
 
     def is_dir(self) -> bool:
-        """A directory itself (a symbolic link to one is not)."""
+        """A directory itself (a symbolic link to one is not); from the directory entry's type where it has one."""
         return bool(self.entry.is_dir(follow_symlinks=False))
+
+    def is_file(self) -> bool:
+        """A regular file itself (not a link, device, pipe or socket)."""
+        return bool(self.entry.is_file(follow_symlinks=False))
 
     def readlink(self) -> str:
         return str(self.entry.readlink())
