@@ -195,6 +195,9 @@ class Tree:
         name order. Paths are under `root` as given, even when a link on the way made it another directory.
         `descend(path, name, depth)` says whether to enter a directory; `skip` holds absolute prefixes not to
         yield or enter. `root` itself is not yielded; its children have depth 1."""
+        skipped = {s.rstrip("/") or "/" for s in skip}
+        if any(root == s or root.startswith(s + "/") for s in skipped):
+            return
         start = self.resolve(root, follow=False)
         if start is None:
             return
@@ -210,7 +213,7 @@ class Tree:
             subdirs = []
             for name in sorted(listing):
                 full = f"{shown}/{name}"
-                if skip and any(full == s or full.startswith(s.rstrip("/") + "/") for s in skip):
+                if full in skipped:  # a skipped directory is never entered, so nothing below it comes up
                     continue
                 node = listing[name]
                 yield full, node, depth + 1
