@@ -17,8 +17,8 @@ from shelf.cli.output import api_session, err, human_size, out
 
 app = typer.Typer(help="Custom images: import, copy, list, delete.", no_args_is_help=True)
 
-CHUNK = 8 * 1024 * 1024
-READ_SIZE = 1024 * 1024
+CHUNK = 32 * 1024 * 1024  # per PUT: fewer requests, each with its database round trips
+READ_SIZE = 4 * 1024 * 1024  # read, hash and send in large pieces
 RETRIES = 6
 TERMINAL = {"available", "failed"}
 

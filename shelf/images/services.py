@@ -23,7 +23,7 @@ from shelf.images.signals import image_available
 from shelf.storage import get_storage
 from shelf.units import human_bytes
 
-READ_SIZE = 1024 * 1024
+READ_SIZE = 4 * 1024 * 1024  # hash and write in large pieces
 HEARTBEAT_SECONDS = 60
 HOLDING_STATUSES = (Image.Status.IMPORTING, Image.Status.VALIDATING, Image.Status.AVAILABLE)
 
