@@ -282,18 +282,16 @@ class ScanContext:
             results = nxt
         return sorted(r for r in results if self.exists(r))
 
-    def _tree_walk(
+    def _nodes(
         self, root: str, descend: Callable[[str, str, int], bool], skip: tuple[str, ...] = ()
-    ) -> Iterator[tuple[str, Node, int, Any]]:
-        """The one walker: (path, node, depth, lstat) under `root`, links not followed, read errors raised as
+    ) -> Iterator[tuple[str, Node, int]]:
+        """The one walker: (path, node, depth) under `root`, links not followed, read errors raised as
         ScanReadError. Every family walks through here, so what one walk read the next one finds remembered."""
         walker = self.tree.walk(root, descend=descend, skip=skip)
         while True:
             try:
-                full, node, depth = next(walker)
-            except StopIteration:
-                return
-            except LinkLoop:
+                item = next(walker)
+            except (StopIteration, LinkLoop):
                 return
             except TreeError as exc:
                 raise ScanReadError(str(exc)) from exc
@@ -301,13 +299,17 @@ class ScanContext:
                 if _is_missing(exc):
                     return
                 raise ScanReadError(f"{root}: {exc}") from exc
-            try:
-                st = node.lstat()
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{full}: {exc}") from exc
-            yield full, node, depth, st
+            yield item
+
+    @staticmethod
+    def _of_node(path: str, read: Callable[[], Any]) -> Any | None:
+        """What `read` gets from a walked node; None if it vanished (a broken entry), else ScanReadError."""
+        try:
+            return read()
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise ScanReadError(f"{path}: {exc}") from exc
 
     def iter_files(
         self, root: str, limits: WalkLimits | None = None, *, skip: tuple[str, ...] = ()
@@ -319,8 +321,9 @@ class ScanContext:
         """
         limits = limits or WalkLimits()
         count = 0
-        for full, _node, _depth, st in self._tree_walk(root, lambda _p, _n, d: d <= limits.max_depth, skip):
-            if not stat.S_ISREG(st.st_mode) or st.st_size > limits.max_size:
+        for full, node, _depth in self._nodes(root, lambda _p, _n, d: d <= limits.max_depth, skip):
+            st = self._of_node(full, node.lstat)
+            if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > limits.max_size:
                 continue
             count += 1
             if count > limits.max_files:
@@ -345,26 +348,10 @@ class ScanContext:
         def descend(path: str, name: str, depth: int) -> bool:
             return depth <= max_depth and not (prune and prune(name, path))
 
-        walker = self.tree.walk(root, descend=descend, skip=skip)
-        while True:
-            try:
-                full, node, _depth = next(walker)
-                if node.is_dir():
-                    yield WalkEntry(full, True, dirent=node)
-                elif node.is_file():
-                    yield WalkEntry(full, False, dirent=node)
-            except StopIteration:
-                return
-            except LinkLoop:
-                return
-            except TreeError as exc:
-                raise ScanReadError(str(exc)) from exc
-            except ScanReadError:
-                raise
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{root}: {exc}") from exc
+        for full, node, _depth in self._nodes(root, descend, skip):
+            kind = self._of_node(full, lambda node=node: "d" if node.is_dir() else "f" if node.is_file() else "")
+            if kind:
+                yield WalkEntry(full, kind == "d", dirent=node)
 
     def lstat(self, path: str) -> Any | None:
         """The entry's own stat (symlinks not followed): real mode bits, uid and gid in the image; None if absent."""
@@ -401,39 +388,24 @@ class ScanContext:
         if top is None or not stat.S_ISDIR(top.st_mode):
             return
         yield mode_entry(root, top)
-        walker = self.tree.walk(root, descend=lambda _p, _n, depth: depth < max_depth, skip=skip)
         listed = 0
-        while True:
-            try:
-                full, node, _depth = next(walker)
-                listed += 1
-                if listed > max_entries:
-                    self.incomplete(f"stopped after {max_entries} entries under {root}")
-                    return
-                if node.is_dir():
-                    yield mode_entry(full, node.lstat())
-                    continue
-                directory = full.rsplit("/", 1)[0] or "/"
-                prefix = under(directory, files_under)
-                if prefix is None or node.is_symlink():
-                    continue
-                if directory.count("/") - prefix.rstrip("/").count("/") >= files_under[prefix]:
-                    continue
-                st = node.lstat()
-                if stat.S_ISREG(st.st_mode):
+        for full, node, _depth in self._nodes(root, lambda _p, _n, depth: depth < max_depth, skip):
+            listed += 1
+            if listed > max_entries:
+                self.incomplete(f"stopped after {max_entries} entries under {root}")
+                return
+            if self._of_node(full, node.is_dir):
+                st = self._of_node(full, node.lstat)
+                if st is not None:
                     yield mode_entry(full, st)
-            except StopIteration:
-                return
-            except LinkLoop:
-                return
-            except TreeError as exc:
-                raise ScanReadError(str(exc)) from exc
-            except ScanReadError:
-                raise
-            except Exception as exc:
-                if _is_missing(exc):
-                    continue
-                raise ScanReadError(f"{root}: {exc}") from exc
+                continue
+            directory = full.rsplit("/", 1)[0] or "/"
+            prefix = under(directory, files_under)
+            if prefix is None or directory.count("/") - prefix.rstrip("/").count("/") >= files_under[prefix]:
+                continue
+            st = self._of_node(full, node.lstat)
+            if st is not None and stat.S_ISREG(st.st_mode):
+                yield mode_entry(full, st)
 
     # ---- parsed facts ---------------------------------------------------------------------------------
     @cached_property
