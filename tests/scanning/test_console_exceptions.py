@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-
 from django.utils import timezone
 
 from shelf.scanning.models import FindingException, Scan
