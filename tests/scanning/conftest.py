@@ -98,3 +98,16 @@ def only(result: ScanResult, check_id: str):
     found = [f for f in result.findings if f.check_id == check_id]
     assert len(found) == 1, (check_id, [(f.check_id, f.title) for f in result.findings])
     return found[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_host_clamav():
+    """Scans in these tests see no ClamAV of the host's (a clamd socket, installed signatures, SHELF_CLAMAV_DB):
+    what they find must not depend on whether this machine has signatures. The ClamAV tests set up their own."""
+    from shelf.scanning.engine.checks import malware
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(malware, "CLAMD_SOCKETS", ())
+        patch.setattr(malware, "CLAMAV_DB_DIRS", ())
+        patch.delenv("SHELF_CLAMAV_DB", raising=False)
+        yield
