@@ -1,10 +1,12 @@
 """The one NinjaAPI: authentication, the single error shape, and every app's router under /api/v1/."""
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
 
 from shelf.accounts.services import token_authenticate
 from shelf.errors import Conflict, RuleViolations, TooLarge
@@ -18,12 +20,40 @@ class BearerToken(HttpBearer):
         return user
 
 
+class CsrfFailed(Exception):
+    """A signed-in browser's unsafe request came without a valid CSRF token (HTTP 403)."""
+
+
+class ConsoleSession(SessionAuth):
+    """The console's session cookie, for the browser; CSRF is checked only for a request it authenticates.
+
+    ninja's SessionAuth checks CSRF before it even looks for a session, and raises: the first failing
+    check ends the auth loop, so a CLI request with a missing, wrong or revoked token on POST/PUT/PATCH/
+    DELETE got "403 CSRF check Failed" instead of 401. Here a request that carries an Authorization
+    header is judged by its token alone (a cross-site form cannot set that header), a request without a
+    signed-in session is simply not authenticated (-> 401), and only a real session is held to CSRF.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(csrf=False)
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        if "authorization" in request.headers or not key:
+            return None
+        user = super().authenticate(request, key)
+        if user is None:
+            return None
+        if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise CsrfFailed()
+        return user
+
+
 api = NinjaAPI(
     title="Shelf API",
     version="1",
     description="Self-hosted cloud marketplace for VM image products. "
     'Errors always have the shape {"errors": [{"field", "code", "message"}]}.',
-    auth=[BearerToken(), SessionAuth()],
+    auth=[BearerToken(), ConsoleSession()],
     urls_namespace="api",
     docs_url="/docs",
 )
@@ -76,7 +106,7 @@ def on_too_large(request, exc: TooLarge):
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
     return api.create_response(
-        request, error_body({"field": None, "code": "not_found", "message": "Not found."}), status=404
+        request, error_body({"field": None, "code": "not_found", "message": _("Not found.")}), status=404
     )
 
 
@@ -88,10 +118,25 @@ def on_unauthenticated(request, exc):
             {
                 "field": None,
                 "code": "unauthenticated",
-                "message": "Send a valid token as 'Authorization: Bearer <token>'.",
+                "message": _("Send a valid token as 'Authorization: Bearer <token>'."),
             }
         ),
         status=401,
+    )
+
+
+@api.exception_handler(CsrfFailed)
+def on_csrf_failed(request, exc):
+    return api.create_response(
+        request,
+        error_body(
+            {
+                "field": None,
+                "code": "csrf_failed",
+                "message": _("A signed-in browser request needs the page's CSRF token; API clients send a token."),
+            }
+        ),
+        status=403,
     )
 
 
