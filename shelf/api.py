@@ -1,15 +1,21 @@
 """The one NinjaAPI: authentication, the single error shape, and every app's router under /api/v1/."""
 
-from django.http import Http404, HttpRequest
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from shelf.accounts.services import token_authenticate
 from shelf.errors import Conflict, RuleViolations, TooLarge
+from shelf.units import human_bytes
 
 
 class BearerToken(HttpBearer):
@@ -48,6 +54,25 @@ class ConsoleSession(SessionAuth):
         return user
 
 
+class BodyNotAnObject(ValueError):
+    """The JSON body parsed, but is `null`, a list, a string or a number where an object is expected."""
+
+
+class ObjectParser(Parser):
+    """Every JSON body Shelf takes is an object; anything else is refused before the schema sees it.
+
+    Without this, ninja hands `null` to the schema as "no body" and a list or string to pydantic, which
+    names some field inside instead of the body itself. ninja wraps any parser error in a 400; the
+    HttpError handler below tells the two causes apart.
+    """
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject(type(data).__name__)
+        return data
+
+
 api = NinjaAPI(
     title="Shelf API",
     version="1",
@@ -56,11 +81,16 @@ api = NinjaAPI(
     auth=[BearerToken(), ConsoleSession()],
     urls_namespace="api",
     docs_url="/docs",
+    parser=ObjectParser(),
 )
 
 
 def error_body(*errors: dict) -> dict:
     return {"errors": list(errors)}
+
+
+def error(code: str, message: str, field: str | None = None) -> dict:
+    return {"field": field, "code": code, "message": message}
 
 
 def _field_from_loc(loc) -> str:
@@ -140,13 +170,73 @@ def on_csrf_failed(request, exc):
     )
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc):
+    return api.create_response(request, error_body(_too_big()), status=413)
+
+
+def _too_big() -> dict:
+    limit = human_bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return error("too_large", _("The request body is larger than the %(limit)s allowed.") % {"limit": limit})
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, BodyNotAnObject):
+        message = _("The request body must be a JSON object, not %(kind)s.") % {"kind": _json_kind(exc.__cause__)}
+        return api.create_response(request, error_body(error("not_an_object", message, "body")), status=422)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # JSONDecodeError, UnicodeDecodeError
+        message = _("The request body is not valid JSON.")
+        return api.create_response(request, error_body(error("malformed_json", message, "body")), status=400)
     return api.create_response(
         request,
         error_body({"field": None, "code": f"http_{exc.status_code}", "message": str(exc)}),
         status=exc.status_code,
     )
+
+
+def _json_kind(exc: BodyNotAnObject) -> str:
+    return {"NoneType": "null", "list": _("a list"), "str": _("a string"), "bool": _("a boolean")}.get(
+        str(exc), _("a number")
+    )
+
+
+class ApiErrorShapeMiddleware:
+    """Answers Django gives under /api/ before or around ninja (unknown URL, wrong method, a 400 or 500
+    page) get the one JSON error shape, so a client never has to parse an HTML page.
+
+    Outermost in MIDDLEWARE, so it also sees the responses Django makes from exceptions in the others.
+    """
+
+    CODES = {
+        400: ("bad_request", lambda r: _("The request could not be read.")),
+        403: ("forbidden", lambda r: _("Not allowed.")),
+        404: ("not_found", lambda r: _("Not found.")),
+        405: ("method_not_allowed", lambda r: _method_not_allowed(r)),
+        413: ("too_large", lambda r: _too_big()["message"]),
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json") or response.streaming:
+            return response
+        code, message = self.CODES.get(response.status_code, ("server_error", lambda r: _("Server error.")))
+        if response.status_code < 500 and response.status_code not in self.CODES:
+            code, message = f"http_{response.status_code}", lambda r: response.reason_phrase
+        shaped = JsonResponse(error_body(error(code, message(response))), status=response.status_code)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                shaped[header] = response[header]
+        return shaped
+
+
+def _method_not_allowed(response: HttpResponse) -> str:
+    return _("This method is not allowed here; allowed: %(allowed)s.") % {"allowed": response.get("Allow", "")}
 
 
 def _mount_routers() -> None:
