@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -73,7 +73,65 @@ class ObjectParser(Parser):
         return data
 
 
-api = NinjaAPI(
+class ErrorOut(Schema):
+    field: str | None
+    code: str
+    message: str
+
+
+class ErrorsOut(Schema):
+    """The one error shape of every 4xx and 5xx answer."""
+
+    errors: list[ErrorOut]
+
+
+# Which error answers an operation can give follows from what it takes; named here once, for every operation.
+ERROR_RESPONSES = {
+    400: "The body is not valid JSON, or the request could not be read.",
+    401: "Missing, wrong or revoked token.",
+    403: "A signed-in browser's request came without its CSRF token (API clients send a token instead).",
+    404: "No such object, or not one you may see.",
+    409: "The object's state forbids this now (or another tab saved first).",
+    413: "Too large: the body, a file, a chunk or a quota.",
+    422: "Rules violated, every one per field (a body, a query parameter, a header).",
+    429: "Too many failed sign-ins.",
+}
+UNSAFE = {"post", "put", "patch", "delete"}
+
+
+class ShelfAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """ninja's document, plus on each operation the error answers it can give, in the one error schema."""
+        schema = super().get_openapi_schema(**kwargs)
+        shape = ErrorsOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema["components"].setdefault("schemas", {})
+        components.update(shape.pop("$defs"))
+        components["ErrorsOut"] = shape
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                codes = {422}  # any operation: a query string holding NUL is refused, naming the parameter
+                if operation.get("security"):
+                    codes.add(401)
+                if "{" in path:
+                    codes.add(404)
+                if method in UNSAFE and operation.get("security"):
+                    codes |= {403, 409}
+                if "requestBody" in operation:
+                    codes |= {400, 413}
+                if operation["operationId"].endswith("_token_login"):
+                    codes.add(429)
+                for code in sorted(codes):
+                    operation["responses"].setdefault(
+                        code,
+                        {
+                            "description": ERROR_RESPONSES[code],
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}},
+                        },
+                    )
+        return schema
+
+
+api = ShelfAPI(
     title="Shelf API",
     version="1",
     description="Self-hosted cloud marketplace for VM image products. "
