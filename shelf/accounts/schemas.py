@@ -3,6 +3,7 @@ from datetime import datetime
 from ninja import Schema
 
 from shelf.accounts.selectors import memberships_for
+from shelf.text import InputSchema
 
 
 class OrganizationOut(Schema):
@@ -31,11 +32,11 @@ class MeOut(Schema):
         return memberships_for(user)
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     name: str | None = None
 
 
-class LoginTokenIn(Schema):
+class LoginTokenIn(InputSchema):
     username: str | None = None
     password: str | None = None
     name: str | None = None

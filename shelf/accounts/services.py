@@ -15,6 +15,7 @@ from shelf.accounts.access import require_provider
 from shelf.accounts.models import ApiToken, Membership, Organization, User, hash_token
 from shelf.audit.services import audit_record
 from shelf.errors import RuleViolations, Violation, raise_if
+from shelf.text import name_violations
 
 TOKEN_PREFIX = "shelf_"  # noqa: S105 - a recognisable prefix, not a secret
 OPERATORS_GROUP = "operators"
@@ -27,6 +28,8 @@ def _user_violations(*, username: str, email: str, password: str) -> list[Violat
     username = (username or "").strip()
     if not username:
         violations.append(Violation("username", "required", _("Username is required.")))
+    elif name_problems := name_violations("username", username):
+        violations += name_problems  # before the lookup below: PostgreSQL cannot even compare a NUL
     else:
         try:
             User.username_validator(username)
@@ -66,6 +69,8 @@ def _organization_violations(name: str) -> list[Violation]:
     name = (name or "").strip()
     if not name:
         return [Violation("organization_name", "required", _("Organisation name is required."))]
+    if name_problems := name_violations("organization_name", name):
+        return name_problems
     if len(name) > 100:
         return [Violation("organization_name", "max_length", _("Organisation name is at most 100 characters."))]
     if Organization.objects.filter(name__iexact=name).exists():
@@ -156,6 +161,8 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     violations = []
     if not name:
         violations.append(Violation("name", "required", _("Token name is required.")))
+    elif name_problems := name_violations("name", name):
+        violations += name_problems
     elif len(name) > 100:
         violations.append(Violation("name", "max_length", _("Token name is at most 100 characters.")))
     raise_if(violations)

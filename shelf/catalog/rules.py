@@ -5,6 +5,7 @@ import re
 from django.utils.translation import gettext as _
 
 from shelf.errors import Violation
+from shelf.text import name_violations
 
 AGREEMENT_TITLE_MAX = 120
 AGREEMENT_BODY_MAX = 50_000
@@ -37,9 +38,10 @@ def text_violations(
 
 
 def agreement_violations(*, title: str | None, body: str | None) -> list[Violation]:
-    return text_violations("title", title, label=_("Title"), max_length=AGREEMENT_TITLE_MAX) + text_violations(
-        "body", body, label=_("Agreement text"), max_length=AGREEMENT_BODY_MAX
+    title_problems = name_violations("title", title) or text_violations(
+        "title", title, label=_("Title"), max_length=AGREEMENT_TITLE_MAX
     )
+    return title_problems + text_violations("body", body, label=_("Agreement text"), max_length=AGREEMENT_BODY_MAX)
 
 
 def code_violations(field: str, value: str | None, *, label: str, max_length: int) -> list[Violation]:

@@ -2,6 +2,8 @@ from datetime import datetime
 
 from ninja import Schema
 
+from shelf.text import InputSchema
+
 
 class RegionOut(Schema):
     code: str
@@ -24,7 +26,7 @@ class CategoryOut(CategoryLeafOut):
         return category.leaves
 
 
-class AgreementIn(Schema):
+class AgreementIn(InputSchema):
     title: str | None = None
     body: str | None = None
     organization: str | None = None

@@ -84,7 +84,25 @@ def upload_status(request, image_id):
     return upload
 
 
-@router.put("/images/{uuid:image_id}/upload", response=UploadOut)
+@router.put(
+    "/images/{uuid:image_id}/upload",
+    response=UploadOut,
+    openapi_extra={
+        "parameters": [
+            {
+                "in": "header",
+                "name": "Content-Range",
+                "required": True,
+                "description": "The bytes this chunk holds, in order: `bytes START-END/TOTAL` (TOTAL may be `*`).",
+                "schema": {"type": "string", "pattern": CONTENT_RANGE_RE.pattern},
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
 def upload_chunk(request, image_id):
     """Send bytes START..END of the file, in order; the body is streamed to storage, never held in memory."""
     try:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from shelf.catalog.rules import text_violations
 from shelf.errors import Violation
 from shelf.images.models import Image
+from shelf.text import name_violations
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -14,7 +15,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 def import_violations(
     *, name, disk_format, region_code, region_exists: bool, size, sha256, description, os_hint
 ) -> list[Violation]:
-    violations = text_violations("name", name, label=_("Name"), max_length=100)
+    violations = name_violations("name", name) or text_violations("name", name, label=_("Name"), max_length=100)
     violations += text_violations("description", description, label=_("Description"), max_length=2000, required=False)
     violations += text_violations("os_hint", os_hint, label=_("Operating system"), max_length=100, required=False)
     if disk_format not in Image.Format.values:

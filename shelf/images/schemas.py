@@ -6,9 +6,10 @@ from django.urls import reverse
 from ninja import Schema
 
 from shelf.images.models import Image
+from shelf.text import InputSchema
 
 
-class ImageIn(Schema):
+class ImageIn(InputSchema):
     name: str | None = None
     region: str | None = None
     format: str | None = None
@@ -82,9 +83,9 @@ class ImageOut(Schema):
         return getattr(image, "upload", None)
 
 
-class CompleteIn(Schema):
+class CompleteIn(InputSchema):
     sha256: str | None = None
 
 
-class CopyIn(Schema):
+class CopyIn(InputSchema):
     region: str | None = None

@@ -34,6 +34,22 @@ from shelf.products.services import (
 from shelf.storage import get_storage
 from shelf.uploads import uploaded_file
 
+# Uploads read the file themselves (shelf.uploads, with its limits), so ninja cannot describe the body.
+MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
 router = Router(tags=["products"])
 
 
@@ -83,7 +99,7 @@ def product_patch(request, product_id, payload: ProductPatchIn):
     return product_out(product, working_revision(product))
 
 
-@router.post("/products/{uuid:product_id}/pictures", response={201: PictureOut})
+@router.post("/products/{uuid:product_id}/pictures", response={201: PictureOut}, openapi_extra=MULTIPART_FILE)
 def picture_upload(request, product_id):
     """Multipart field `file`: PNG or JPEG, exactly 390 x 260 px, 72 dpi, at most 2 MB."""
     _product, revision = _own(request, product_id)
@@ -105,7 +121,7 @@ def picture_remove(request, product_id, picture_id: int):
     return Status(204, None)
 
 
-@router.post("/products/{uuid:product_id}/document", response={201: DocumentOut})
+@router.post("/products/{uuid:product_id}/document", response={201: DocumentOut}, openapi_extra=MULTIPART_FILE)
 def document_upload(request, product_id):
     """Multipart field `file`: PDF, Word, PowerPoint, ZIP or RAR (by content), at most 2 MB."""
     _product, revision = _own(request, product_id)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from shelf.errors import Violation
 from shelf.products.media import DOCUMENT_MAX_BYTES, PICTURE_DPI, PICTURE_MAX_BYTES, PICTURE_SIZE, MiB
+from shelf.text import name_violations as hostile_name_violations
 
 NAME_MAX = 80
 SUMMARY_MAX = 140
@@ -76,7 +77,7 @@ def _text(field: str, value: str, *, label: str, max_length: int) -> list[Violat
 
 def name_violations(name: str) -> list[Violation]:
     # len() counts characters, not bytes: a Chinese name of 80 characters is allowed.
-    return _text("name", name, label=_("Product name"), max_length=NAME_MAX)
+    return hostile_name_violations("name", name) or _text("name", name, label=_("Product name"), max_length=NAME_MAX)
 
 
 def summary_violations(summary: str) -> list[Violation]:

@@ -5,14 +5,15 @@ from django.urls import reverse
 from ninja import Schema
 
 from shelf.products.selectors import listed_revision_number
+from shelf.text import InputSchema
 
 
-class AgreementDraftIn(Schema):
+class AgreementDraftIn(InputSchema):
     title: str | None = None
     body: str | None = None
 
 
-class ProductFieldsIn(Schema):
+class ProductFieldsIn(InputSchema):
     """Any subset of the wizard's fields; absent fields are left as they are. Prices are decimal strings."""
 
     access_type: str | None = None
@@ -181,7 +182,7 @@ class AuditOut(Schema):
         return event.actor_name
 
 
-class DelistIn(Schema):
+class DelistIn(InputSchema):
     reason: str | None = None
 
 

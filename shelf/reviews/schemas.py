@@ -3,6 +3,7 @@ from datetime import datetime
 from ninja import Schema
 
 from shelf.products.selectors import business_days_left, due_label
+from shelf.text import InputSchema
 
 
 class ReviewOut(Schema):
@@ -54,10 +55,10 @@ class ReviewOut(Schema):
         return claim.operator.username if claim else None
 
 
-class ApproveIn(Schema):
+class ApproveIn(InputSchema):
     checklist: dict[str, bool] | None = None
 
 
-class RejectIn(Schema):
+class RejectIn(InputSchema):
     reasons: dict[str, str] | None = None
     checklist: dict[str, bool] | None = None

@@ -3,8 +3,10 @@ from uuid import UUID
 
 from ninja import Schema
 
+from shelf.text import InputSchema
 
-class WebhookIn(Schema):
+
+class WebhookIn(InputSchema):
     url: str | None = None
     events: list[str] | None = None
     organization: str | None = None
