@@ -111,7 +111,7 @@ class ShelfAPI(NinjaAPI):
             for method, operation in operations.items():
                 codes = {422}  # any operation: a query string holding NUL is refused, naming the parameter
                 if operation.get("security"):
-                    codes.add(401)
+                    codes |= {401, 404}  # 404 too: an operation for another role is "not there" for this one
                 if "{" in path:
                     codes.add(404)
                 if method in UNSAFE and operation.get("security"):
