@@ -210,6 +210,20 @@ def test_chunk_beyond_the_announced_size_is_refused(alice_api, importing):
     assert alice_api.get(f"images/{image_id}/upload").json()["received"] == 0
 
 
+def test_chunk_beyond_the_announced_size_drops_only_itself(alice_api, importing, django_capture_on_commit_callbacks):
+    """docs/images.md: what was acknowledged before stays; the upload resumes from there and completes."""
+    image_id, data = importing
+    assert put(alice_api, image_id, data[:MiB], 0, len(data)).json()["received"] == MiB
+    response = put(alice_api, image_id, data[MiB:] + b"extra", MiB, "*")
+    assert response.status_code == 413 and codes(response) == {("content_range", "beyond_size")}
+    assert errors(response)[0]["message"] == f"This chunk goes past the announced size of {len(data)} bytes."
+    assert alice_api.get(f"images/{image_id}/upload").json()["received"] == MiB
+    assert alice_api.get(f"images/{image_id}").json()["status"] == "importing"
+    assert put(alice_api, image_id, data[MiB:], MiB, len(data)).json()["received"] == len(data)
+    done = complete(alice_api, image_id, hashlib.sha256(data).hexdigest(), django_capture_on_commit_callbacks)
+    assert done.status_code == 200, done.json()
+
+
 # --------------------------------------------------------------------------- completion
 
 
