@@ -1,10 +1,13 @@
 """Custom images through the HTTP API: resumable import, validation, quota, copy, delete, isolation, console."""
 
 import hashlib
+import random
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from shelf.images import inspection
 from shelf.images.models import Image
 from tests.images.builders import MiB, sha256_of, stored_files, tools_missing
 
@@ -314,6 +317,29 @@ def test_hostile_or_wrong_image_fails_with_reason_and_leaves_nothing(
     assert str(path.parent) not in image["failure_reason"]  # no path of the uploader's or the server's
     assert image["stored_size"] == 0
     assert stored_files(image_id) == []
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2"])
+@pytest.mark.parametrize(("content", "seen"), [("zeros", "are all zeros"), ("random", "hold neither")])
+def test_disk_without_partition_table_or_filesystem_is_not_made_available(
+    alice_api, tmp_path, fmt, content, seen, django_capture_on_commit_callbacks
+):
+    """Whole sectors and a sound container are not enough: the guest disk must hold a partition table or a
+    filesystem, or it is not the disk of an operating system."""
+    data = bytes(2 * MiB) if content == "zeros" else random.Random(7).randbytes(2 * MiB)
+    assert inspection.disk_layout(data) is None
+    path = tmp_path / "disk.raw"
+    path.write_bytes(data)
+    if fmt == "qcow2":
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", path, tmp_path / "disk.qcow2"], check=True)
+        path = tmp_path / "disk.qcow2"
+    image = upload(alice_api, path, django_capture_on_commit_callbacks, fmt=fmt)
+    assert image["status"] == "failed" and image["failure_code"] == "no_disk_layout"
+    assert image["failure_reason"] == (
+        f"The image holds no partition table and no filesystem: its first sectors {seen}. The disk of an "
+        "operating system starts with one; upload the disk of the installed system, as exported from the VM."
+    )
+    assert image["stored_size"] == 0 and stored_files(image["id"]) == []
 
 
 # --------------------------------------------------------------------------- rules and quota
