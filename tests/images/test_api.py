@@ -3,6 +3,7 @@
 import hashlib
 import random
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -566,8 +567,15 @@ def test_console_copy_and_delete(web, alice, available, django_capture_on_commit
     assert client.get(f"/provider/images/{copy.pk}/delete/").status_code == 405
 
 
-def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice):
-    """Each chunk is reserved before it streams, so a second upload sees the first one's bytes."""
+@pytest.mark.django_db(transaction=True)
+def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice, monkeypatch):
+    """Each chunk is reserved under the organisation's lock before it streams, so of two uploads sent at the same
+    moment the second sees the first one's bytes. Both requests run at once, and each waits (briefly) after reading
+    the usage for the other to read it too: without the lock both would read an empty quota and both be accepted."""
+    from django.db import close_old_connections
+
+    from shelf.images import services
+
     organization = alice.organizations.get()
     organization.image_quota_bytes = 1024 * 1024
     organization.save()
@@ -575,17 +583,39 @@ def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice)
     first = client.post("images", json={"name": "a", "region": "ap-guangzhou", "format": "raw"}).json()
     second = client.post("images", json={"name": "b", "region": "ap-guangzhou", "format": "raw"}).json()
     chunk = b"\0" * (600 * 1024)
+    start, read_together = threading.Barrier(2), threading.Barrier(2, timeout=2)
+    measured = services.organization_storage_used
+
+    def used_then_wait(organization, **kwargs):
+        used = measured(organization, **kwargs)
+        try:
+            read_together.wait()  # with the lock held the other request cannot get here: the wait times out
+        except threading.BrokenBarrierError:
+            pass
+        return used
+
+    monkeypatch.setattr(services, "organization_storage_used", used_then_wait)
+    answers = {}
 
     def put(image):
-        return client.client.put(
-            image["upload"]["url"],
-            data=chunk,
-            content_type="application/octet-stream",
-            headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"},
-        )
+        try:
+            start.wait()
+            answers[image["id"]] = client.client.put(
+                image["upload"]["url"],
+                data=chunk,
+                content_type="application/octet-stream",
+                headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"},
+            )
+        finally:
+            close_old_connections()
 
-    assert put(first).status_code == 200
-    refused = put(second)
-    assert refused.status_code == 413 and refused.json()["errors"][0]["code"] == "quota_exceeded"
-    assert client.get(f"images/{second['id']}").json()["status"] == "failed"
-    assert client.get(f"images/{first['id']}").json()["stored_size"] == len(chunk)
+    threads = [threading.Thread(target=put, args=(image,)) for image in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers.values()) == [200, 413]
+    accepted, refused = sorted((first, second), key=lambda image: answers[image["id"]].status_code)
+    assert codes(answers[refused["id"]]) == {("size", "quota_exceeded")}
+    assert client.get(f"images/{refused['id']}").json()["status"] == "failed"
+    assert client.get(f"images/{accepted['id']}").json()["stored_size"] == len(chunk)
