@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs page from its own static files, not a CDN the Content-Security-Policy refuses
     "shelf.audit",
     "shelf.accounts",
     "shelf.catalog",
