@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs page from its own static files, not a CDN the Content-Security-Policy refuses
     "shelf.audit",
     "shelf.accounts",
     "shelf.catalog",
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "shelf.api.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "shelf.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -62,6 +62,32 @@ def _hash_prefix(fh, upto: int, progress: Progress, task) -> "hashlib._Hash":
     return digest
 
 
+# What a file's name promises. ".img" and ".raw" promise nothing checkable: any content may be a raw disk.
+NAMED_FORMATS = {".qcow2": "qcow2", ".qcow": "qcow2", ".vmdk": "vmdk", ".vhd": "vhd", ".vpc": "vhd", ".vhdx": "vhdx"}
+LABELS = {"qcow2": "QCOW2", "raw": "raw", "vmdk": "VMDK", "vhd": "VHD", "vhdx": "VHDX"}
+
+
+def _refuse_misnamed(file: Path, found: str | None, disk_format: str | None) -> None:
+    """Before a byte is sent: a file whose name (or --format) says one format but whose content is another would
+    upload in full only to be refused by the server, or be sold as something it is not."""
+    if found not in LABELS:
+        return  # empty, or a format Shelf does not take: the server's refusal says how to convert it
+    content = LABELS[found]
+    if disk_format is not None and disk_format != found:
+        err.print(
+            f"{file.name} holds a {content} image, not {LABELS.get(disk_format, disk_format)} as --format says. "
+            f"Nothing was uploaded; pass --format {found}, or convert the file."
+        )
+        raise typer.Exit(2)
+    named = NAMED_FORMATS.get(file.suffix.lower())
+    if named is not None and named != found and disk_format is None:
+        err.print(
+            f"{file.name} is named as a {LABELS[named]} image, but its content is a {content} image. "
+            f"Nothing was uploaded; rename the file, or pass --format {found} to upload it as {content}."
+        )
+        raise typer.Exit(2)
+
+
 def _print_image(image: dict) -> None:
     table = Table(show_header=False, box=None)
     for label, key in (
@@ -94,10 +120,12 @@ def import_(
 ):
     """Upload an image in resumable chunks; rerun the same command to resume after an interruption."""
     conf = cli_config.load()
-    if disk_format is None:
-        from shelf.images.inspection import sniff_format
+    from shelf.images.inspection import sniff_format
 
-        disk_format = sniff_format(file) or "raw"
+    found = sniff_format(file)
+    _refuse_misnamed(file, found, disk_format)
+    if disk_format is None:
+        disk_format = found or "raw"
         out.print(f"Detected format: [bold]{disk_format}[/]")
     size = file.stat().st_size
     key = _upload_key(conf.url, file, region)

@@ -115,14 +115,16 @@ def _discard_unread_body(request) -> None:
     """Read what is left of a chunk the server answered early (a repeat, a gap, a refusal, a quota stop).
 
     gunicorn drains at most 64 KiB of an unread request body and otherwise drops the connection, without
-    `Connection: close`, so the client either loses the answer or reuses a dead connection. A chunk is
-    bounded by SHELF_UPLOAD_CHUNK_MAX, so reading the rest is bounded too; anything larger is left alone.
+    `Connection: close`, so the client either loses the answer or reuses a dead connection. So the rest is
+    read off here, up to twice SHELF_UPLOAD_CHUNK_MAX: that also covers a chunk refused as too large (413
+    `chunk_too_large`) by a client that misjudged the maximum. A body larger still is left alone and gunicorn
+    closes that connection: reading gigabytes only to discard them would tie up a server thread.
     """
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return
-    if declared > settings.SHELF_UPLOAD_CHUNK_MAX:
+    if declared > 2 * settings.SHELF_UPLOAD_CHUNK_MAX:
         return
     try:
         while request.read(DISCARD_READ):

@@ -641,6 +641,74 @@ def _check_info(fmt: str, info: dict[str, Any], path: str) -> None:
             raise _vmdk_descriptor_rejection(f"has create type {data.get('create-type')}")
 
 
+# --------------------------------------------------------------------------- what the guest disk holds
+
+_GUEST_HEAD = 128 * _KiB  # every signature below lies in the guest's first 128 KiB (btrfs at 64 KiB is the last)
+
+# (offset, bytes) that a partition table, a volume manager or a filesystem at the start of a disk writes.
+# 0x55AA at 510 is an MBR, and also the boot sector of FAT and NTFS, so those need no entry of their own.
+_LAYOUT_SIGNATURES = (
+    (510, b"\x55\xaa", "an MBR partition table or boot sector"),
+    (512, b"EFI PART", "a GPT partition table"),
+    (4096, b"EFI PART", "a GPT partition table (4 KiB sectors)"),
+    (1080, b"\x53\xef", "an ext2/3/4 filesystem"),
+    (0, b"XFSB", "an XFS filesystem"),
+    (65600, b"_BHRfS_M", "a btrfs filesystem"),
+    (0, b"LABELONE", "an LVM physical volume"),
+    (512, b"LABELONE", "an LVM physical volume"),
+    (1024, b"LABELONE", "an LVM physical volume"),
+    (1536, b"LABELONE", "an LVM physical volume"),
+    (32769, b"CD001", "an ISO 9660 filesystem"),
+    (1024, b"\x10\x20\xf5\xf2", "an F2FS filesystem"),
+    (3, b"NTFS    ", "an NTFS filesystem"),
+)
+
+
+def disk_layout(head: bytes) -> str | None:
+    """What the first bytes of a guest disk show it holds (a partition table, a filesystem...), or None."""
+    for offset, magic, what in _LAYOUT_SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return what
+    return None
+
+
+def _guest_head(fmt: str, path: str, deadline: float) -> bytes:
+    """The first bytes of the virtual disk as the guest sees them. qemu-img reads them out of a container (with
+    the format fixed, the image already checked) into a private temporary directory."""
+    if fmt == "raw":
+        with open(path, "rb") as f:
+            return f.read(_GUEST_HEAD)
+    with tempfile.TemporaryDirectory(prefix="shelf-head-") as directory:
+        target = os.path.join(directory, "head.raw")
+        run = _qemu_img(
+            [
+                "dd",
+                "-f",
+                _QEMU_FORMAT[fmt],
+                "-O",
+                "raw",
+                "bs=65536",
+                f"count={_GUEST_HEAD // 65536}",
+                f"if={path}",
+                f"of={target}",
+            ],
+            deadline,
+        )
+        if run.returncode != 0:
+            raise _qemu_failure(fmt, run.stderr, path)
+        with open(target, "rb") as f:
+            return f.read(_GUEST_HEAD)
+
+
+def _not_a_disk(head: bytes) -> ImageRejected:
+    seen = "are all zeros" if not head.strip(b"\0") else "hold neither"
+    return ImageRejected(
+        "no_disk_layout",
+        f"The image holds no partition table and no filesystem: its first sectors {seen}. The disk of an "
+        "operating system starts with one; upload the disk of the installed system, as exported from the VM.",
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -718,6 +786,11 @@ def inspect_image(
                 leaks = int(json.loads(run.stdout).get("leaks", 0))
             except (ValueError, AttributeError):
                 leaks = 0
+
+    # Last, once qemu-img has found the container sound: only then is it asked to read the guest's sectors.
+    head = _guest_head(found, path, deadline)
+    if disk_layout(head) is None:
+        raise _not_a_disk(head)
 
     cluster = info.get("cluster-size")
     return ImageFacts(

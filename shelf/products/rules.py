@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shelf.errors import Violation
+from shelf.products.details import external_images
 from shelf.products.media import DOCUMENT_MAX_BYTES, PICTURE_DPI, PICTURE_MAX_BYTES, PICTURE_SIZE, MiB
 from shelf.text import name_violations as hostile_name_violations
 
@@ -338,5 +339,23 @@ def revision_violations(revision) -> list[Violation]:
                 % {"mb": DOCUMENT_MAX_MB},
             )
         )
-    violations += _text("details", revision.details, label=_("Details"), max_length=DETAILS_MAX)
+    violations += details_violations(revision.details)
+    return violations
+
+
+def details_violations(details: str) -> list[Violation]:
+    violations = _text("details", details, label=_("Details"), max_length=DETAILS_MAX)
+    # A picture from another site would tell that site who reads the product page, and when.
+    violations += [
+        Violation(
+            "details",
+            "external_image",
+            _(
+                "Details cannot show images from other sites (%(url)s): readers' browsers would load it from there. "
+                "Remove the image or link to it instead."
+            )
+            % {"url": url[:100]},
+        )
+        for url in external_images(details or "")
+    ]
     return violations

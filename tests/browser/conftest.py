@@ -32,5 +32,11 @@ def page(browser):
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # A page that needs an inline script or style (or anything from another site) breaks under the policy: fail it.
+    refused = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield page
     context.close()
+    assert not refused, refused

@@ -63,3 +63,28 @@ def test_provider_creates_agreement_and_sees_errors_in_place(live_server, page):
     page.click("button[type=submit].primary")
     assert page.locator("h1").inner_text() == "Alice support terms"
     assert "agreement.create" in page.locator(".audit").inner_text()
+
+
+def test_api_docs_render_under_the_content_security_policy(live_server, page):
+    """Swagger UI is served from static files; the page fixture fails on any policy refusal."""
+    response = page.goto(f"{live_server.url}/api/v1/docs")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator(".swagger-ui .info .title")).to_be_visible()
+
+
+def test_delete_asks_first_through_the_static_script(live_server, page):
+    """The confirmation was an inline onsubmit handler, which the policy blocks; shelf.js asks instead."""
+    from shelf.accounts.models import Organization
+    from shelf.images.models import Image
+    from tests.products.conftest import make_image
+
+    call_command("demo_data", verbosity=0)
+    image = make_image(Organization.objects.get(members__username="alice"), name="to keep")
+    log_in(page, live_server.url, "alice")
+    page.wait_for_url(f"{live_server.url}/provider/")
+    page.goto(f"{live_server.url}/provider/images/{image.pk}/")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("button.danger")
+    assert asked == ["Delete this image and its data?"]
+    assert Image.objects.filter(pk=image.pk).exists()  # dismissed: nothing deleted

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 
 SHELF = str(Path(sys.executable).parent / "shelf")
+# The console script imports `shelf` from wherever the virtualenv was installed from; put this checkout first so a
+# worktree's tests run its own CLI, not the installed one.
+CHECKOUT = {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 @pytest.fixture
@@ -21,6 +24,7 @@ def shelf_cli(live_server, tmp_path):
             "SHELF_CONFIG": str(tmp_path / "shelf-config.json"),
             "SHELF_URL": live_server.url,
             "COLUMNS": "200",
+            **CHECKOUT,
             **(env or {}),
         }
         if token:

@@ -15,7 +15,7 @@ from shelf.accounts.services import token_create
 from shelf.images import api as images_api
 from shelf.images import tasks as images_tasks
 from shelf.images.models import Image
-from tests.cli.conftest import SHELF
+from tests.cli.conftest import CHECKOUT, SHELF
 from tests.images.builders import MiB, build_set, sha256_of, stored_files, tools_missing
 
 if tools_missing():
@@ -137,16 +137,19 @@ def cli_env(tmp_path: Path, url: str, token: str) -> dict:
         "SHELF_URL": url,
         "SHELF_TOKEN": token,
         "COLUMNS": "200",
+        **CHECKOUT,
     }
 
 
 @pytest.fixture
 def big_raw(tmp_path) -> Path:
-    """A raw disk of random bytes (whole sectors), big enough for many chunks."""
+    """A raw disk of random bytes (whole sectors) behind an MBR signature, big enough for many chunks."""
     path = tmp_path / "big.raw"
     with open(path, "wb") as fh:
         for _ in range(24):
             fh.write(os.urandom(MiB))
+        fh.seek(510)
+        fh.write(b"\x55\xaa")  # without a partition table or a filesystem, validation refuses the disk
     return path
 
 
@@ -192,9 +195,22 @@ def gated_validation(monkeypatch):
     gate.released.set()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(command: list[str], env: dict, gate: Gate) -> tuple[int, str, str]:
     """Run the CLI, press Ctrl-C once the server reached the gate, then let the server go on."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A child inherits an ignored SIGINT (some CI runners start the suite so), and Python then never turns it
+        # into KeyboardInterrupt: give the child the default disposition, as a terminal's Ctrl-C would find it.
+        preexec_fn=_default_sigint,
+    )
     try:
         gate.wait_reached()
         process.send_signal(signal.SIGINT)
@@ -315,3 +331,32 @@ def test_dropped_connection_is_retried(live_server, alice_token, disk_files, tmp
     assert proxy.dropped == 1
     image = Image.objects.get(pk=image_id_printed(result))
     assert image.status == "available" and image.sha256 == sha256_of(disk_files["raw"])
+
+
+@pytest.mark.parametrize(
+    ("name", "named"), [("disk.qcow2", "QCOW2"), ("disk.VMDK", "VMDK"), ("disk.vhd", "VHD"), ("disk.vhdx", "VHDX")]
+)
+def test_file_named_as_one_format_holding_another_is_refused_before_uploading(
+    shelf_cli, alice_token, disk_files, tmp_path, name, named
+):
+    misnamed = tmp_path / name
+    misnamed.write_bytes(disk_files["raw"].read_bytes())
+    result = shelf_cli("image", "import", str(misnamed), "--region", "ap-guangzhou", "--name", "x", token=alice_token)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert flat(result.stderr) == flat(
+        f"{name} is named as a {named} image, but its content is a raw image. Nothing was uploaded; rename the "
+        "file, or pass --format raw to upload it as raw."
+    )
+    assert not Image.objects.exists()
+
+
+def test_format_option_other_than_the_content_is_refused_before_uploading(shelf_cli, alice_token, disk_files):
+    result = shelf_cli(
+        "image", "import", str(disk_files["qcow2"]), "-f", "raw", "-r", "ap-guangzhou", "-n", "x", token=alice_token
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert flat(result.stderr) == flat(
+        f"{disk_files['qcow2'].name} holds a QCOW2 image, not raw as --format says. Nothing was uploaded; pass "
+        "--format qcow2, or convert the file."
+    )
+    assert not Image.objects.exists()

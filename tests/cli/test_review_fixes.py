@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.cli.conftest import SHELF
+from tests.cli.conftest import CHECKOUT, SHELF
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,6 +45,7 @@ def run(*args, url="http://127.0.0.1:9", tmp_path):
         "SHELF_URL": url,
         "SHELF_TOKEN": "shelf_x",
         "COLUMNS": "200",
+        **CHECKOUT,
     }
     return subprocess.run([SHELF, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
 

@@ -2,8 +2,6 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +10,8 @@ from tests.images.builders import TREE_TOOLS, convert, debian12_tree, ext4_from_
 if tools_missing(TREE_TOOLS):
     pytest.skip("image tools missing", allow_module_level=True)
 
-SHELF = str(Path(sys.executable).parent / "shelf")
+from tests.cli.conftest import CHECKOUT, SHELF
+
 RECORD = {
     "schema_version": "1.6.0",
     "id": "DEBIAN-CVE-2099-0001",
@@ -52,7 +51,7 @@ def run(*args):
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "COLUMNS": "200", "HOME": "/tmp"},
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "COLUMNS": "200", "HOME": "/tmp", **CHECKOUT},
     )
 
 

@@ -1,10 +1,14 @@
 """Custom images through the HTTP API: resumable import, validation, quota, copy, delete, isolation, console."""
 
 import hashlib
+import random
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
+from shelf.images import inspection
 from shelf.images.models import Image
 from tests.images.builders import MiB, sha256_of, stored_files, tools_missing
 
@@ -210,6 +214,20 @@ def test_chunk_beyond_the_announced_size_is_refused(alice_api, importing):
     assert alice_api.get(f"images/{image_id}/upload").json()["received"] == 0
 
 
+def test_chunk_beyond_the_announced_size_drops_only_itself(alice_api, importing, django_capture_on_commit_callbacks):
+    """docs/images.md: what was acknowledged before stays; the upload resumes from there and completes."""
+    image_id, data = importing
+    assert put(alice_api, image_id, data[:MiB], 0, len(data)).json()["received"] == MiB
+    response = put(alice_api, image_id, data[MiB:] + b"extra", MiB, "*")
+    assert response.status_code == 413 and codes(response) == {("content_range", "beyond_size")}
+    assert errors(response)[0]["message"] == f"This chunk goes past the announced size of {len(data)} bytes."
+    assert alice_api.get(f"images/{image_id}/upload").json()["received"] == MiB
+    assert alice_api.get(f"images/{image_id}").json()["status"] == "importing"
+    assert put(alice_api, image_id, data[MiB:], MiB, len(data)).json()["received"] == len(data)
+    done = complete(alice_api, image_id, hashlib.sha256(data).hexdigest(), django_capture_on_commit_callbacks)
+    assert done.status_code == 200, done.json()
+
+
 # --------------------------------------------------------------------------- completion
 
 
@@ -300,6 +318,29 @@ def test_hostile_or_wrong_image_fails_with_reason_and_leaves_nothing(
     assert str(path.parent) not in image["failure_reason"]  # no path of the uploader's or the server's
     assert image["stored_size"] == 0
     assert stored_files(image_id) == []
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2"])
+@pytest.mark.parametrize(("content", "seen"), [("zeros", "are all zeros"), ("random", "hold neither")])
+def test_disk_without_partition_table_or_filesystem_is_not_made_available(
+    alice_api, tmp_path, fmt, content, seen, django_capture_on_commit_callbacks
+):
+    """Whole sectors and a sound container are not enough: the guest disk must hold a partition table or a
+    filesystem, or it is not the disk of an operating system."""
+    data = bytes(2 * MiB) if content == "zeros" else random.Random(7).randbytes(2 * MiB)
+    assert inspection.disk_layout(data) is None
+    path = tmp_path / "disk.raw"
+    path.write_bytes(data)
+    if fmt == "qcow2":
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", path, tmp_path / "disk.qcow2"], check=True)
+        path = tmp_path / "disk.qcow2"
+    image = upload(alice_api, path, django_capture_on_commit_callbacks, fmt=fmt)
+    assert image["status"] == "failed" and image["failure_code"] == "no_disk_layout"
+    assert image["failure_reason"] == (
+        f"The image holds no partition table and no filesystem: its first sectors {seen}. The disk of an "
+        "operating system starts with one; upload the disk of the installed system, as exported from the VM."
+    )
+    assert image["stored_size"] == 0 and stored_files(image["id"]) == []
 
 
 # --------------------------------------------------------------------------- rules and quota
@@ -526,8 +567,15 @@ def test_console_copy_and_delete(web, alice, available, django_capture_on_commit
     assert client.get(f"/provider/images/{copy.pk}/delete/").status_code == 405
 
 
-def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice):
-    """Each chunk is reserved before it streams, so a second upload sees the first one's bytes."""
+@pytest.mark.django_db(transaction=True)
+def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice, monkeypatch):
+    """Each chunk is reserved under the organisation's lock before it streams, so of two uploads sent at the same
+    moment the second sees the first one's bytes. Both requests run at once, and each waits (briefly) after reading
+    the usage for the other to read it too: without the lock both would read an empty quota and both be accepted."""
+    from django.db import close_old_connections
+
+    from shelf.images import services
+
     organization = alice.organizations.get()
     organization.image_quota_bytes = 1024 * 1024
     organization.save()
@@ -535,17 +583,39 @@ def test_two_uploads_of_unannounced_size_cannot_spend_the_same_quota(api, alice)
     first = client.post("images", json={"name": "a", "region": "ap-guangzhou", "format": "raw"}).json()
     second = client.post("images", json={"name": "b", "region": "ap-guangzhou", "format": "raw"}).json()
     chunk = b"\0" * (600 * 1024)
+    start, read_together = threading.Barrier(2), threading.Barrier(2, timeout=2)
+    measured = services.organization_storage_used
+
+    def used_then_wait(organization, **kwargs):
+        used = measured(organization, **kwargs)
+        try:
+            read_together.wait()  # with the lock held the other request cannot get here: the wait times out
+        except threading.BrokenBarrierError:
+            pass
+        return used
+
+    monkeypatch.setattr(services, "organization_storage_used", used_then_wait)
+    answers = {}
 
     def put(image):
-        return client.client.put(
-            image["upload"]["url"],
-            data=chunk,
-            content_type="application/octet-stream",
-            headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"},
-        )
+        try:
+            start.wait()
+            answers[image["id"]] = client.client.put(
+                image["upload"]["url"],
+                data=chunk,
+                content_type="application/octet-stream",
+                headers={**client.headers, "Content-Range": f"bytes 0-{len(chunk) - 1}/*"},
+            )
+        finally:
+            close_old_connections()
 
-    assert put(first).status_code == 200
-    refused = put(second)
-    assert refused.status_code == 413 and refused.json()["errors"][0]["code"] == "quota_exceeded"
-    assert client.get(f"images/{second['id']}").json()["status"] == "failed"
-    assert client.get(f"images/{first['id']}").json()["stored_size"] == len(chunk)
+    threads = [threading.Thread(target=put, args=(image,)) for image in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers.values()) == [200, 413]
+    accepted, refused = sorted((first, second), key=lambda image: answers[image["id"]].status_code)
+    assert codes(answers[refused["id"]]) == {("size", "quota_exceeded")}
+    assert client.get(f"images/{refused['id']}").json()["status"] == "failed"
+    assert client.get(f"images/{accepted['id']}").json()["stored_size"] == len(chunk)

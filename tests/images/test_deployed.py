@@ -6,6 +6,8 @@ task backend is django_tasks_db), and every step in a `manage.py` subprocess.
 """
 
 import contextlib
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -264,3 +266,55 @@ def test_chunks_answered_early_keep_the_connection_usable_through_gunicorn(tmp_p
         assert over.status_code == 413 and over.json()["errors"][0]["code"] == "quota_exceeded"
         image = client.get(f"/images/{image_id}").json()  # the same keep-alive connection
         assert image["status"] == "failed" and image["failure_code"] == "quota_exceeded"
+
+
+def test_uploads_refused_with_413_leave_the_keep_alive_connection_usable(tmp_path, migrated):
+    """One http.client connection (which, unlike httpx, never reconnects by itself): each 413 is answered, the
+    connection stays open, and the next request on it gets its normal answer."""
+    deployment = Deployment(tmp_path, template=migrated)
+    deployment.env["SHELF_UPLOAD_CHUNK_MAX"] = str(MiB)
+    token = deployment.shell(
+        """
+        from shelf.accounts.services import provider_signup, token_create
+
+        user, org = provider_signup(username="alice", email="alice@example.com", password="correct-Horse-battery-9",
+                                    organization_name="Alice Images")
+        print(token_create(user=user, name="test")[1])
+        """
+    )
+    with deployment.gunicorn() as url:
+        port = int(url.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def call(method: str, path: str, body: bytes | None = None, **extra: str) -> tuple[int, dict, str]:
+            connection.request(method, f"/api/v1{path}", body=body, headers={**headers, **extra})
+            response = connection.getresponse()
+            return response.status, json.loads(response.read()), response.getheader("Connection")
+
+        status, image, _ = call(
+            "POST",
+            "/images",
+            json.dumps({"name": "x", "region": "ap-guangzhou", "format": "raw", "size": MiB}).encode(),
+            **{"Content-Type": "application/json"},
+        )
+        assert status == 201, image
+        upload = f"/images/{image['id']}/upload"
+        chunk = os.urandom(MiB // 2)
+        status, body, _ = call("PUT", upload, chunk, **{"Content-Range": f"bytes 0-{len(chunk) - 1}/{MiB}"})
+        assert status == 200 and body["received"] == len(chunk)
+        sock = connection.sock
+        refusals = [
+            # past the announced size: drop this chunk only
+            (os.urandom(MiB), f"bytes {len(chunk)}-{len(chunk) + MiB - 1}/*", "beyond_size"),
+            # over the server's chunk maximum
+            (os.urandom(MiB + 1), f"bytes {len(chunk)}-{len(chunk) + MiB}/*", "chunk_too_large"),
+        ]
+        for data, content_range, code in refusals:
+            status, body, connection_header = call("PUT", upload, data, **{"Content-Range": content_range})
+            assert status == 413 and [e["code"] for e in body["errors"]] == [code]
+            assert connection_header == "keep-alive"
+            status, body, _ = call("GET", upload)  # the same connection: its normal answer
+            assert status == 200 and body["received"] == len(chunk)
+            assert connection.sock is sock  # not silently reconnected
+        connection.close()

@@ -3,6 +3,7 @@
 Every file a test creates, including the "other" files hostile images point at, lives in tmp_path.
 """
 
+import random
 import shutil
 import struct
 import subprocess
@@ -165,7 +166,7 @@ def test_png_is_not_a_qcow2(tmp_path):
     # As raw it is just bytes, but not whole sectors.
     rejected(png, "raw", "truncated")
     png.write_bytes(PNG.ljust(4096, b"\0"))
-    assert inspect_image(png, "raw").virtual_size == 4096
+    rejected(png, "raw", "no_disk_layout")
 
 
 def test_raw_disk_with_qcow2_magic_is_not_raw(images, tmp_path):
@@ -472,3 +473,36 @@ def test_not_a_regular_file(images, tmp_path):
     link.symlink_to(images["qcow2"])
     with pytest.raises(ValueError):
         inspect_image(link, "qcow2")
+
+
+LAYOUTS = [(offset, magic) for offset, magic, _what in inspection._LAYOUT_SIGNATURES]
+
+
+@pytest.mark.parametrize(("offset", "magic"), LAYOUTS, ids=[f"{o}-{m!r}" for o, m in LAYOUTS])
+def test_each_partition_table_or_filesystem_signature_makes_a_disk(tmp_path, offset, magic):
+    disk = bytearray(256 * 1024)
+    disk[offset : offset + len(magic)] = magic
+    path = tmp_path / "disk.raw"
+    path.write_bytes(bytes(disk))
+    assert inspect_image(path, "raw").virtual_size == len(disk)
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", path, tmp_path / "disk.qcow2")
+    assert inspect_image(tmp_path / "disk.qcow2", "qcow2").virtual_size == len(disk)
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2", "vmdk", "vhd", "vhdx"])
+@pytest.mark.parametrize(("content", "seen"), [(b"\0", "are all zeros"), (None, "hold neither")])
+def test_disk_without_partition_table_or_filesystem_is_refused(tmp_path, fmt, content, seen):
+    # Seeded random bytes that happen to hold no signature (checked), so the test cannot flake.
+    data = content * 1024 * 1024 if content else random.Random(12).randbytes(1024 * 1024)
+    assert inspection.disk_layout(data) is None
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(data)
+    path = raw
+    if fmt != "raw":
+        path = tmp_path / f"disk.{fmt}"
+        qemu_img("convert", "-f", "raw", "-O", inspection._QEMU_FORMAT[fmt], raw, path)
+    error = rejected(path, fmt, "no_disk_layout")
+    assert error.message == (
+        f"The image holds no partition table and no filesystem: its first sectors {seen}. The disk of an "
+        "operating system starts with one; upload the disk of the installed system, as exported from the VM."
+    )
