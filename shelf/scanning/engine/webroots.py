@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shelf.scanning.engine import nginx
 from shelf.scanning.engine.text import numbered_lines
 
 if TYPE_CHECKING:
@@ -43,22 +44,8 @@ def read_config(ctx: ScanContext, path: str) -> str:
 
 
 def nginx_configs(ctx: ScanContext) -> list[str]:
-    """nginx.conf first, then every other loaded file under /etc/nginx (conf.d, sites-enabled, snippets...)."""
-    if "web_nginx" not in ctx.cache:
-        files = []
-        if ctx.is_file("/etc/nginx/nginx.conf"):
-            files.append("/etc/nginx/nginx.conf")
-        for entry in ctx.walk("/etc/nginx", max_depth=4):
-            if entry.is_dir or entry.path in files or ignored(entry.path):
-                continue
-            if entry.path.endswith(".conf") or "/sites-enabled/" in entry.path:
-                files.append(entry.path)
-        for name in ctx.listdir("/etc/nginx/sites-enabled"):  # links into sites-available are what nginx loads
-            path = f"/etc/nginx/sites-enabled/{name}"
-            if path not in files and not ignored(path) and ctx.is_file(path):
-                files.append(path)
-        ctx.cache["web_nginx"] = files
-    return ctx.cache["web_nginx"]
+    """The files nginx loads: its main file, then what its `include` directives name (see nginx.py)."""
+    return nginx.config(ctx).files
 
 
 def apache_configs(ctx: ScanContext) -> list[str]:
@@ -86,11 +73,7 @@ def web_roots(ctx: ScanContext) -> list[str]:
     if "web_roots" in ctx.cache:
         return ctx.cache["web_roots"]
     found: list[str] = []
-    for path in nginx_configs(ctx):
-        for _, line in numbered_lines(read_config(ctx, path)):
-            m = re.match(r"^\s*root\s+[\"']?([^\"';\s$]+)[\"']?\s*;", line)
-            if m:
-                found.append(m.group(1))
+    found += [d.args[0] for d in nginx.config(ctx).find("root") if d.args and "$" not in d.args[0]]
     for path in apache_configs(ctx):
         for _, line in numbered_lines(read_config(ctx, path)):
             m = re.match(r"^\s*DocumentRoot\s+[\"']?([^\"'\s$]+)", line, re.IGNORECASE)

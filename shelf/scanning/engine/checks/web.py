@@ -20,11 +20,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from shelf.scanning.engine import nginx
 from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
 from shelf.scanning.engine.text import numbered_lines
-from shelf.scanning.engine.webroots import apache_configs, app_index, ignored, nginx_configs, read_config, web_roots
+from shelf.scanning.engine.webroots import apache_configs, app_index, ignored, read_config, web_roots
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -87,10 +88,9 @@ def apache_listing(ctx: ScanContext) -> list[Evidence]:
 @check("web")
 def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
-    for path in nginx_configs(ctx):
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            if re.match(r"^\s*autoindex\s+on\s*;", _strip_comment(raw)):
-                evidence.append(Evidence(path, number, _clip(raw)))
+    for d in nginx.config(ctx).find("autoindex"):
+        if d.args and d.args[0].lower() == "on":
+            evidence.append(Evidence(d.path, d.line, _clip(d.text())))
     evidence += apache_listing(ctx)
     for path in app_index(ctx).files:
         if posixpath.basename(path) != ".htaccess":
@@ -167,11 +167,10 @@ def fpm_pool_files(ctx: ScanContext) -> list[str]:
 def root_user(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
     servers: list[str] = []
-    if ctx.is_file("/etc/nginx/nginx.conf"):
-        for number, raw in numbered_lines(read_config(ctx, "/etc/nginx/nginx.conf")):
-            if re.match(r"^\s*user\s+(root|0)(\s+\S+)?\s*;", _strip_comment(raw)):
-                evidence.append(Evidence("/etc/nginx/nginx.conf", number, _clip(raw)))
-                servers.append("nginx")
+    for d in nginx.config(ctx).main("user"):  # main context only: nginx refuses `user` inside a block
+        if d.args and d.args[0] in ("root", "0"):
+            evidence.append(Evidence(d.path, d.line, _clip(d.text())))
+            servers.append("nginx")
     envvars = _apache_envvars(ctx)
     for path in apache_configs(ctx):
         for number, raw in numbered_lines(read_config(ctx, path)):
