@@ -135,3 +135,76 @@ def test_nginx_root_user_commented_or_quoted_is_not_found(image_factory):
     )
     result = image_factory.scan("nginx-user-fine", lambda tree: nginx(tree, main=main))
     assert not [f for f in result.findings if f.check_id == "web.root_user"]
+
+
+# ---- Apache ----------------------------------------------------------------------------------------------
+
+APACHE_MAIN = """ServerRoot "/etc/apache2"
+user root
+Group www-data
+IncludeOptional mods-enabled/*.load
+<Directory /var/www/>
+	Options FollowSymLinks
+</Directory>
+# An old listing, turned off by commenting it out over two lines: \\
+Options Indexes
+IncludeOptional conf-enabled/*.conf
+IncludeOptional sites-enabled/*.conf
+"""
+APACHE_SITE = """<VirtualHost *:80>
+	DocumentRoot /srv/site
+	<Directory /srv/site>
+		Options FollowSymLinks \\
+			Indexes
+	</Directory>
+	Include /opt/app/apache/app.conf
+</VirtualHost>
+"""
+
+
+def apache_everywhere(tree: Path) -> None:
+    write(tree, "etc/apache2/apache2.conf", APACHE_MAIN)
+    write(tree, "etc/apache2/sites-available/site.conf", APACHE_SITE)
+    link(tree, "etc/apache2/sites-enabled/site.conf", "../sites-available/site.conf")
+    write(
+        tree,
+        "opt/app/apache/app.conf",
+        "Alias /files /opt/app/files\n<Directory /opt/app/files>\n\tOPTIONS +Indexes\n</Directory>\n",
+    )
+    write(tree, "srv/site/index.html", "<h1>site</h1>\n")
+    write(tree, "srv/site/uploads/.htaccess", "Options -ExecCGI \\\n\t+Indexes\n")
+
+
+def apache_fine(tree: Path) -> None:
+    main = APACHE_MAIN.replace("user root", "User www-data")
+    write(tree, "etc/apache2/apache2.conf", main)
+    # Listing on in apache2.conf's /var/www section, turned off by a file conf-enabled includes.
+    write(tree, "etc/apache2/conf-available/listing.conf", "<Directory /var/www>\n\tOptions Indexes\n</Directory>\n")
+    write(tree, "etc/apache2/conf-available/security.conf", "Include /etc/apache2/local/*.conf\n")
+    write(tree, "etc/apache2/local/nolisting.conf", "<Directory /var/www/>\n\tOptions -Indexes\n</Directory>\n")
+    link(tree, "etc/apache2/conf-enabled/listing.conf", "../conf-available/listing.conf")
+    link(tree, "etc/apache2/conf-enabled/security.conf", "../conf-available/security.conf")
+    write(
+        tree,
+        "etc/apache2/sites-available/unused.conf",
+        "<Directory /srv>\n\tOptions Indexes\n</Directory>\nUser root\n",
+    )
+    write(tree, "var/www/html/.htaccess", "# Options \\\n\tIndexes\nOptions -Indexes\n")
+
+
+def test_apache_read_as_httpd_reads_it(image_factory):
+    result = image_factory.scan("apache-config", apache_everywhere)
+    listing = only(result, "web.directory_listing")
+    assert {(e.path, e.line) for e in listing.evidence} == {
+        ("/etc/apache2/sites-enabled/site.conf", 4),
+        ("/opt/app/apache/app.conf", 3),
+        ("/srv/site/uploads/.htaccess", 1),
+    }
+    assert "Indexes" in {e.path: e.text for e in listing.evidence}["/etc/apache2/sites-enabled/site.conf"]
+    root = only(result, "web.root_user")
+    assert [(e.path, e.line) for e in root.evidence] == [("/etc/apache2/apache2.conf", 2)]
+
+
+def test_apache_comments_continued_and_unloaded_files_are_not_judged(image_factory):
+    result = image_factory.scan("apache-config-fine", apache_fine)
+    assert not [(f.check_id, f.evidence) for f in result.findings if f.family == "web"]

@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from shelf.scanning.engine import nginx
+from shelf.scanning.engine import apache, nginx
 from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
 from shelf.scanning.engine.text import numbered_lines
-from shelf.scanning.engine.webroots import apache_configs, app_index, ignored, read_config, web_roots
+from shelf.scanning.engine.webroots import app_index, ignored, read_config, web_roots
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -45,11 +45,6 @@ def _finding(check_id: str, severity: str, title: str, evidence: list[Evidence],
 # ---- directory listing --------------------------------------------------------------------------------
 
 
-def _apache_option_words(line: str) -> list[str] | None:
-    m = re.match(r"^\s*Options\s+(.*)$", line, re.IGNORECASE)
-    return m.group(1).split() if m else None
-
-
 def _indexes_after(current: bool, words: list[str]) -> bool:
     """Apache's Options merge: words without +/- replace the set, +X/-X change it (`All` includes Indexes)."""
     if words and all(w[0] not in "+-" for w in words):
@@ -65,23 +60,9 @@ def _indexes_after(current: bool, words: list[str]) -> bool:
 def apache_listing(ctx: ScanContext) -> list[Evidence]:
     """Sections whose effective Options enable Indexes (the last Options of each section wins, in reading order)."""
     state: dict[tuple[str, ...], tuple[bool, Evidence]] = {}
-    for path in apache_configs(ctx):
-        stack: list[str] = []
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            line = _strip_comment(raw)
-            if m := re.match(r"^\s*<\s*(\w+)\s*([^>]*)>", line):
-                arg = m.group(2).strip().strip("\"'").rstrip("/") or "/"
-                stack.append(f"{m.group(1).lower()} {arg}")
-                continue
-            if re.match(r"^\s*</", line):
-                stack and stack.pop()
-                continue
-            words = _apache_option_words(line)
-            if words is None:
-                continue
-            key = tuple(stack)
-            before = state.get(key, (False, None))[0]
-            state[key] = (_indexes_after(before, words), Evidence(path, number, _clip(raw)))
+    for d in apache.config(ctx).find("Options"):
+        before = state.get(d.sections, (False, None))[0]
+        state[d.sections] = (_indexes_after(before, list(d.args)), Evidence(d.path, d.line, _clip(d.text)))
     return [evidence for enabled, evidence in state.values() if enabled]
 
 
@@ -95,10 +76,9 @@ def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
     for path in app_index(ctx).files:
         if posixpath.basename(path) != ".htaccess":
             continue
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            words = _apache_option_words(_strip_comment(raw))
-            if words and _indexes_after(False, words):
-                evidence.append(Evidence(path, number, _clip(raw)))
+        for d in apache.parse_text(read_config(ctx, path), path):
+            if d.name == "options" and _indexes_after(False, list(d.args)):
+                evidence.append(Evidence(path, d.line, _clip(d.text)))
     if evidence:
         yield _finding(
             "web.directory_listing",
@@ -172,18 +152,14 @@ def root_user(ctx: ScanContext) -> Iterator[Finding]:
             evidence.append(Evidence(d.path, d.line, _clip(d.text())))
             servers.append("nginx")
     envvars = _apache_envvars(ctx)
-    for path in apache_configs(ctx):
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            m = re.match(r"^\s*User\s+[\"']?([^\"'\s]+)", _strip_comment(raw))
-            if not m:
-                continue
-            user = m.group(1)
-            if user in ("root", "#0"):
-                evidence.append(Evidence(path, number, _clip(raw)))
-                servers.append("apache")
-            elif user == "${APACHE_RUN_USER}" and envvars.get("APACHE_RUN_USER", ("",))[0] in ("root", "#0"):
-                evidence += [Evidence(path, number, _clip(raw)), envvars["APACHE_RUN_USER"][1]]
-                servers.append("apache")
+    for d in apache.config(ctx).find("User"):
+        user = d.args[0] if d.args else ""
+        if user in ("root", "#0"):
+            evidence.append(Evidence(d.path, d.line, _clip(d.text)))
+            servers.append("apache")
+        elif user == "${APACHE_RUN_USER}" and envvars.get("APACHE_RUN_USER", ("",))[0] in ("root", "#0"):
+            evidence += [Evidence(d.path, d.line, _clip(d.text)), envvars["APACHE_RUN_USER"][1]]
+            servers.append("apache")
     for path in fpm_pool_files(ctx):
         for number, raw in numbered_lines(read_config(ctx, path)):
             if re.match(r"^\s*user\s*=\s*[\"']?(root|0)[\"']?\s*$", _strip_comment(raw.split(";")[0])):
