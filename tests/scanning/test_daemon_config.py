@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.images.builders import write
-from tests.scanning.test_services import by_service, no_firewall, unit
+from tests.scanning.test_services import by_service, mariadb, no_firewall, unit
 
 
 def samba(tree: Path, conf: str, **extra: str) -> None:
@@ -65,3 +67,25 @@ def test_rsync_modules_in_included_files_and_auth_however_written(image_factory)
     assert (found.check_id, found.severity) == ("services.no_auth", "critical")
     assert (found.evidence[1].path, found.evidence[1].line) == ("/etc/rsyncd.d/open.conf", 1)
     assert found.evidence[2].text == "authentication: module(s) without `auth users` or `hosts allow`: open"
+
+
+@pytest.mark.parametrize(
+    ("name", "cnf", "exposed"),
+    [
+        ("header", "[mysqld]   # local changes\nbind-address = 0.0.0.0\n", True),
+        ("value", "[mysqld]\nbind-address = 0.0.0.0\n[mysqld]\nbind-address=127.0.0.1#loopback only\n", False),
+        ("skip", "[mysqld]\nbind-address = 0.0.0.0\nskip-networking # sockets only\n", False),
+    ],
+)
+def test_mysql_comments_and_section_headers_as_the_server_reads_them(image_factory, name, cnf, exposed):
+    def plant(tree: Path) -> None:
+        no_firewall(tree)
+        mariadb(tree, ("60-local.cnf", cnf))
+
+    found = by_service(image_factory.scan(f"mysql-comment-{name}", plant))
+    assert ("mysql" in found) is exposed
+    if exposed:
+        assert (found["mysql"].evidence[0].path, found["mysql"].evidence[0].line) == (
+            "/etc/mysql/mariadb.conf.d/60-local.cnf",
+            2,
+        )
