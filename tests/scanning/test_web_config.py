@@ -78,6 +78,7 @@ def listing_nowhere(tree: Path) -> None:
     write(tree, "etc/nginx/old/site.conf", "server {\n    autoindex on;\n}\n")
     write(tree, "etc/nginx/conf.d/site.conf.dpkg-old", "server {\n    autoindex on;\n}\n")
     write(tree, "srv/unserved/.git/HEAD", "ref: refs/heads/main\n")
+    write(tree, "etc/nginx/conf.d/map.conf", "map $uri $listing {\n    autoindex on;\n    default off;\n}\n")  # a table
 
 
 def test_nginx_listing_found_however_it_is_written(image_factory):

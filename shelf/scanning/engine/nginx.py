@@ -33,7 +33,9 @@ MAIN_FILES = (
     "/www/server/nginx/conf/nginx.conf",  # BT panel
 )
 MAX_DEPTH = 8
-MAX_FILES = 256
+MAX_FILES = 1024  # file reads, counting a snippet once per include (the text is read from the image once)
+# Blocks whose lines are table entries, not directives: `map $uri $x { autoindex on; }` sets nothing.
+TABLE_BLOCKS = frozenset({"map", "types", "geo", "split_clients", "charset_map", "match"})
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,12 @@ class NginxConfig:
     files: list[str]
 
     def walk(self) -> Iterator[Directive]:
-        """Every directive, blocks entered, in reading order."""
+        """Every directive, blocks entered (not the entries of tables like `map` and `types`), in reading order."""
 
         def inner(items: tuple[Directive, ...] | list[Directive]) -> Iterator[Directive]:
             for d in items:
                 yield d
-                if d.block:
+                if d.block and d.name not in TABLE_BLOCKS:
                     yield from inner(d.block)
 
         return inner(self.directives)

@@ -9,8 +9,10 @@
                                     flag, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
                                     Flask `FLASK_ENV=development` / `FLASK_DEBUG=1`
 
-Web roots, the servers' loaded configuration files and the application-file index come from `webroots.py`
-(shared with `passwords` and `malware`); configuration files the servers do not load are not judged.
+Web roots and the application-file index come from `webroots.py` (shared with `passwords` and `malware`); the
+servers' configuration is read as the servers read it, by `nginx.py` (crossplane's lexer, blocks, includes) and
+`apache.py` (continuations, case-insensitive names, Include), so a directive counts however it is written and
+configuration files the servers do not load are not judged.
 """
 
 from __future__ import annotations
