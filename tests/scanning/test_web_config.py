@@ -159,6 +159,8 @@ APACHE_SITE = """<VirtualHost *:80>
 			Indexes
 	</Directory>
 	Include /opt/app/apache/app.conf
+	PHP_Admin_Flag display_errors \\
+		On
 </VirtualHost>
 """
 
@@ -191,6 +193,12 @@ def apache_fine(tree: Path) -> None:
         "<Directory /srv>\n\tOptions Indexes\n</Directory>\nUser root\n",
     )
     write(tree, "var/www/html/.htaccess", "# Options \\\n\tIndexes\nOptions -Indexes\n")
+    write(
+        tree,
+        "etc/apache2/conf-available/php.conf",
+        "# php_admin_flag display_errors on\nphp_admin_flag display_errors off\n",
+    )
+    link(tree, "etc/apache2/conf-enabled/php.conf", "../conf-available/php.conf")
 
 
 def test_apache_read_as_httpd_reads_it(image_factory):
@@ -204,6 +212,8 @@ def test_apache_read_as_httpd_reads_it(image_factory):
     assert "Indexes" in {e.path: e.text for e in listing.evidence}["/etc/apache2/sites-enabled/site.conf"]
     root = only(result, "web.root_user")
     assert [(e.path, e.line) for e in root.evidence] == [("/etc/apache2/apache2.conf", 2)]
+    debug = only(result, "web.debug")
+    assert [(e.path, e.line) for e in debug.evidence] == [("/etc/apache2/sites-enabled/site.conf", 8)]
 
 
 def test_apache_comments_continued_and_unloaded_files_are_not_judged(image_factory):

@@ -5,8 +5,8 @@
     web.vcs_exposed        high    a `.git`/`.svn`/`.hg`/`.bzr` directory inside a web root (source and history served)
     web.root_user          high    nginx `user root`, Apache `User root` (directly or through APACHE_RUN_USER in
                                     envvars), a PHP-FPM pool with `user = root`
-    web.debug              medium  PHP `display_errors = On` for the web SAPIs (fpm, apache2, cgi; not cli) or a pool
-                                    flag, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
+    web.debug              medium  PHP `display_errors = On` for the web SAPIs (fpm, apache2, cgi; not cli), a pool
+                                    flag or mod_php's `php_admin_flag display_errors on` in Apache's configuration, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
                                     Flask `FLASK_ENV=development` / `FLASK_DEBUG=1`
 
 Web roots and the application-file index come from `webroots.py` (shared with `passwords` and `malware`); the
@@ -192,6 +192,7 @@ PHP_WEB_INIS = (
     ("/www/server/php/*/etc/php.ini", "php.d"),
 )
 ON = ("on", "1", "true", "yes", "stdout")
+PHP_APACHE = ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
 
 
 def _php_display_errors(ctx: ScanContext) -> list[Evidence]:
@@ -212,6 +213,9 @@ def _php_display_errors(ctx: ScanContext) -> list[Evidence]:
             m = re.match(r"^\s*php_(?:admin_)?(?:flag|value)\[display_errors\]\s*=\s*(\w+)", raw)
             if m and m.group(1).lower() in ON:
                 evidence.append(Evidence(path, number, _clip(raw)))
+    for d in apache.config(ctx).directives:  # mod_php reads its settings from Apache's configuration too
+        if d.name in PHP_APACHE and len(d.args) > 1 and d.args[0] == "display_errors" and d.args[1].lower() in ON:
+            evidence.append(Evidence(d.path, d.line, _clip(d.text)))
     return evidence
 
 
