@@ -219,3 +219,22 @@ def test_apache_read_as_httpd_reads_it(image_factory):
 def test_apache_comments_continued_and_unloaded_files_are_not_judged(image_factory):
     result = image_factory.scan("apache-config-fine", apache_fine)
     assert not [(f.check_id, f.evidence) for f in result.findings if f.family == "web"]
+
+
+def test_nginx_include_loop_is_bounded_and_said(image_factory):
+    def plant(tree: Path) -> None:
+        nginx(tree, main="events { }\nhttp {\n    include /etc/nginx/loop.conf;\n}\n")
+        write(tree, "etc/nginx/loop.conf", "server {\n    autoindex on;\n}\ninclude loop.conf;\n")
+
+    result = image_factory.scan("nginx-include-loop", plant)
+    listing = only(result, "web.directory_listing")
+    assert [(e.path, e.line) for e in listing.evidence] == [("/etc/nginx/loop.conf", 2)]
+    assert any("nginx includes nested deeper" in reason for reason in result.incomplete)
+
+
+def test_nginx_fragments_without_a_main_file_are_still_judged(image_factory):
+    def plant(tree: Path) -> None:
+        write(tree, "etc/nginx/conf.d/site.conf", "server { listen 80; autoindex on; }\n")
+
+    listing = only(image_factory.scan("nginx-fragment", plant), "web.directory_listing")
+    assert [(e.path, e.line) for e in listing.evidence] == [("/etc/nginx/conf.d/site.conf", 1)]

@@ -71,8 +71,10 @@ def apache_listing(ctx: ScanContext) -> list[Evidence]:
 @check("web")
 def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
-    for d in nginx.config(ctx).find("autoindex"):
-        if d.args and d.args[0].lower() == "on":
+    seen: set[tuple[str, int]] = set()
+    for d in nginx.config(ctx).find("autoindex"):  # a snippet included by several servers is shown once
+        if d.args and d.args[0].lower() == "on" and (d.path, d.line) not in seen:
+            seen.add((d.path, d.line))
             evidence.append(Evidence(d.path, d.line, _clip(d.text())))
     evidence += apache_listing(ctx)
     for path in app_index(ctx).files:
