@@ -2,18 +2,17 @@
 
 Facts of the image that several families judge (`web`, `passwords`, `malware`): computed once per scan and kept
 in the scan context's cache. Web roots are nginx `root` and Apache `DocumentRoot` values plus /var/www (and
-/www/wwwroot of the BT panel). Configuration files that the servers do not load (`*-available/` without a link in
-`*-enabled/`, dpkg leftovers, backups) are left out.
+/www/wwwroot of the BT panel), read from the servers' configuration as the servers load it (nginx.py, apache.py:
+includes followed, files they do not load left out).
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shelf.scanning.engine.text import numbered_lines
+from shelf.scanning.engine import apache, nginx
 
 if TYPE_CHECKING:
     from shelf.scanning.engine.context import ScanContext
@@ -42,60 +41,13 @@ def read_config(ctx: ScanContext, path: str) -> str:
     return ctx.read_text(path, CONF_LIMIT) or ""
 
 
-def nginx_configs(ctx: ScanContext) -> list[str]:
-    """nginx.conf first, then every other loaded file under /etc/nginx (conf.d, sites-enabled, snippets...)."""
-    if "web_nginx" not in ctx.cache:
-        files = []
-        if ctx.is_file("/etc/nginx/nginx.conf"):
-            files.append("/etc/nginx/nginx.conf")
-        for entry in ctx.walk("/etc/nginx", max_depth=4):
-            if entry.is_dir or entry.path in files or ignored(entry.path):
-                continue
-            if entry.path.endswith(".conf") or "/sites-enabled/" in entry.path:
-                files.append(entry.path)
-        for name in ctx.listdir("/etc/nginx/sites-enabled"):  # links into sites-available are what nginx loads
-            path = f"/etc/nginx/sites-enabled/{name}"
-            if path not in files and not ignored(path) and ctx.is_file(path):
-                files.append(path)
-        ctx.cache["web_nginx"] = files
-    return ctx.cache["web_nginx"]
-
-
-def apache_configs(ctx: ScanContext) -> list[str]:
-    """In Apache's reading order: the main file, then conf-enabled, then sites-enabled (Debian); httpd (RHEL)."""
-    if "web_apache" not in ctx.cache:
-        files = []
-        for main, dirs in (
-            ("/etc/apache2/apache2.conf", ("/etc/apache2/conf-enabled", "/etc/apache2/sites-enabled")),
-            ("/etc/httpd/conf/httpd.conf", ("/etc/httpd/conf.d",)),
-        ):
-            if not ctx.is_file(main):
-                continue
-            files.append(main)
-            for directory in dirs:
-                for name in ctx.listdir(directory):
-                    path = f"{directory}/{name}"
-                    if name.endswith(".conf") and not ignored(path) and ctx.is_file(path):
-                        files.append(path)
-        ctx.cache["web_apache"] = files
-    return ctx.cache["web_apache"]
-
-
 def web_roots(ctx: ScanContext) -> list[str]:
     """Document roots that exist in the image, outermost only, in a stable order."""
     if "web_roots" in ctx.cache:
         return ctx.cache["web_roots"]
     found: list[str] = []
-    for path in nginx_configs(ctx):
-        for _, line in numbered_lines(read_config(ctx, path)):
-            m = re.match(r"^\s*root\s+[\"']?([^\"';\s$]+)[\"']?\s*;", line)
-            if m:
-                found.append(m.group(1))
-    for path in apache_configs(ctx):
-        for _, line in numbered_lines(read_config(ctx, path)):
-            m = re.match(r"^\s*DocumentRoot\s+[\"']?([^\"'\s$]+)", line, re.IGNORECASE)
-            if m:
-                found.append(m.group(1))
+    found += [d.args[0] for d in nginx.config(ctx).find("root") if d.args and "$" not in d.args[0]]
+    found += [d.args[0] for d in apache.config(ctx).find("DocumentRoot") if d.args and "$" not in d.args[0]]
     found.extend(DEFAULT_WEB_ROOTS)
     roots: list[str] = []
     for root in found:

@@ -5,12 +5,14 @@
     web.vcs_exposed        high    a `.git`/`.svn`/`.hg`/`.bzr` directory inside a web root (source and history served)
     web.root_user          high    nginx `user root`, Apache `User root` (directly or through APACHE_RUN_USER in
                                     envvars), a PHP-FPM pool with `user = root`
-    web.debug              medium  PHP `display_errors = On` for the web SAPIs (fpm, apache2, cgi; not cli) or a pool
-                                    flag, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
+    web.debug              medium  PHP `display_errors = On` for the web SAPIs (fpm, apache2, cgi; not cli), a pool
+                                    flag or mod_php's `php_admin_flag display_errors on` in Apache's configuration, Django `DEBUG = True`, Laravel `APP_DEBUG=true`, WordPress `WP_DEBUG` true,
                                     Flask `FLASK_ENV=development` / `FLASK_DEBUG=1`
 
-Web roots, the servers' loaded configuration files and the application-file index come from `webroots.py`
-(shared with `passwords` and `malware`); configuration files the servers do not load are not judged.
+Web roots and the application-file index come from `webroots.py` (shared with `passwords` and `malware`); the
+servers' configuration is read as the servers read it, by `nginx.py` (crossplane's lexer, blocks, includes) and
+`apache.py` (continuations, case-insensitive names, Include), so a directive counts however it is written and
+configuration files the servers do not load are not judged.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from shelf.scanning.engine import apache, nginx
 from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence, Finding
 from shelf.scanning.engine.registry import check
 from shelf.scanning.engine.text import numbered_lines
-from shelf.scanning.engine.webroots import apache_configs, app_index, ignored, nginx_configs, read_config, web_roots
+from shelf.scanning.engine.webroots import app_index, ignored, read_config, web_roots
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -44,11 +47,6 @@ def _finding(check_id: str, severity: str, title: str, evidence: list[Evidence],
 # ---- directory listing --------------------------------------------------------------------------------
 
 
-def _apache_option_words(line: str) -> list[str] | None:
-    m = re.match(r"^\s*Options\s+(.*)$", line, re.IGNORECASE)
-    return m.group(1).split() if m else None
-
-
 def _indexes_after(current: bool, words: list[str]) -> bool:
     """Apache's Options merge: words without +/- replace the set, +X/-X change it (`All` includes Indexes)."""
     if words and all(w[0] not in "+-" for w in words):
@@ -64,41 +62,27 @@ def _indexes_after(current: bool, words: list[str]) -> bool:
 def apache_listing(ctx: ScanContext) -> list[Evidence]:
     """Sections whose effective Options enable Indexes (the last Options of each section wins, in reading order)."""
     state: dict[tuple[str, ...], tuple[bool, Evidence]] = {}
-    for path in apache_configs(ctx):
-        stack: list[str] = []
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            line = _strip_comment(raw)
-            if m := re.match(r"^\s*<\s*(\w+)\s*([^>]*)>", line):
-                arg = m.group(2).strip().strip("\"'").rstrip("/") or "/"
-                stack.append(f"{m.group(1).lower()} {arg}")
-                continue
-            if re.match(r"^\s*</", line):
-                stack and stack.pop()
-                continue
-            words = _apache_option_words(line)
-            if words is None:
-                continue
-            key = tuple(stack)
-            before = state.get(key, (False, None))[0]
-            state[key] = (_indexes_after(before, words), Evidence(path, number, _clip(raw)))
+    for d in apache.config(ctx).find("Options"):
+        before = state.get(d.sections, (False, None))[0]
+        state[d.sections] = (_indexes_after(before, list(d.args)), Evidence(d.path, d.line, _clip(d.text)))
     return [evidence for enabled, evidence in state.values() if enabled]
 
 
 @check("web")
 def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
-    for path in nginx_configs(ctx):
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            if re.match(r"^\s*autoindex\s+on\s*;", _strip_comment(raw)):
-                evidence.append(Evidence(path, number, _clip(raw)))
+    seen: set[tuple[str, int]] = set()
+    for d in nginx.config(ctx).find("autoindex"):  # a snippet included by several servers is shown once
+        if d.args and d.args[0].lower() == "on" and (d.path, d.line) not in seen:
+            seen.add((d.path, d.line))
+            evidence.append(Evidence(d.path, d.line, _clip(d.text())))
     evidence += apache_listing(ctx)
     for path in app_index(ctx).files:
         if posixpath.basename(path) != ".htaccess":
             continue
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            words = _apache_option_words(_strip_comment(raw))
-            if words and _indexes_after(False, words):
-                evidence.append(Evidence(path, number, _clip(raw)))
+        for d in apache.parse_text(read_config(ctx, path), path):
+            if d.name == "options" and _indexes_after(False, list(d.args)):
+                evidence.append(Evidence(path, d.line, _clip(d.text)))
     if evidence:
         yield _finding(
             "web.directory_listing",
@@ -167,24 +151,19 @@ def fpm_pool_files(ctx: ScanContext) -> list[str]:
 def root_user(ctx: ScanContext) -> Iterator[Finding]:
     evidence: list[Evidence] = []
     servers: list[str] = []
-    if ctx.is_file("/etc/nginx/nginx.conf"):
-        for number, raw in numbered_lines(read_config(ctx, "/etc/nginx/nginx.conf")):
-            if re.match(r"^\s*user\s+(root|0)(\s+\S+)?\s*;", _strip_comment(raw)):
-                evidence.append(Evidence("/etc/nginx/nginx.conf", number, _clip(raw)))
-                servers.append("nginx")
+    for d in nginx.config(ctx).main("user"):  # main context only: nginx refuses `user` inside a block
+        if d.args and d.args[0] in ("root", "0"):
+            evidence.append(Evidence(d.path, d.line, _clip(d.text())))
+            servers.append("nginx")
     envvars = _apache_envvars(ctx)
-    for path in apache_configs(ctx):
-        for number, raw in numbered_lines(read_config(ctx, path)):
-            m = re.match(r"^\s*User\s+[\"']?([^\"'\s]+)", _strip_comment(raw))
-            if not m:
-                continue
-            user = m.group(1)
-            if user in ("root", "#0"):
-                evidence.append(Evidence(path, number, _clip(raw)))
-                servers.append("apache")
-            elif user == "${APACHE_RUN_USER}" and envvars.get("APACHE_RUN_USER", ("",))[0] in ("root", "#0"):
-                evidence += [Evidence(path, number, _clip(raw)), envvars["APACHE_RUN_USER"][1]]
-                servers.append("apache")
+    for d in apache.config(ctx).find("User"):
+        user = d.args[0] if d.args else ""
+        if user in ("root", "#0"):
+            evidence.append(Evidence(d.path, d.line, _clip(d.text)))
+            servers.append("apache")
+        elif user == "${APACHE_RUN_USER}" and envvars.get("APACHE_RUN_USER", ("",))[0] in ("root", "#0"):
+            evidence += [Evidence(d.path, d.line, _clip(d.text)), envvars["APACHE_RUN_USER"][1]]
+            servers.append("apache")
     for path in fpm_pool_files(ctx):
         for number, raw in numbered_lines(read_config(ctx, path)):
             if re.match(r"^\s*user\s*=\s*[\"']?(root|0)[\"']?\s*$", _strip_comment(raw.split(";")[0])):
@@ -215,6 +194,7 @@ PHP_WEB_INIS = (
     ("/www/server/php/*/etc/php.ini", "php.d"),
 )
 ON = ("on", "1", "true", "yes", "stdout")
+PHP_APACHE = ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
 
 
 def _php_display_errors(ctx: ScanContext) -> list[Evidence]:
@@ -235,6 +215,9 @@ def _php_display_errors(ctx: ScanContext) -> list[Evidence]:
             m = re.match(r"^\s*php_(?:admin_)?(?:flag|value)\[display_errors\]\s*=\s*(\w+)", raw)
             if m and m.group(1).lower() in ON:
                 evidence.append(Evidence(path, number, _clip(raw)))
+    for d in apache.config(ctx).directives:  # mod_php reads its settings from Apache's configuration too
+        if d.name in PHP_APACHE and len(d.args) > 1 and d.args[0] == "display_errors" and d.args[1].lower() in ON:
+            evidence.append(Evidence(d.path, d.line, _clip(d.text)))
     return evidence
 
 

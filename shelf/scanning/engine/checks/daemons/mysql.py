@@ -15,6 +15,19 @@ from shelf.scanning.engine.model import Evidence
 MYSQL_SECTIONS = re.compile(r"^(mysqld|server|mariadb|mariadbd)(-[\d.]+)?$|^client-server$|^galera$")
 
 
+def _without_comment(line: str) -> str:
+    """The line up to a `#` outside quotes, like mysys' remove_end_comment (a comment may start mid-line)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return line[:i].rstrip()
+    return line
+
+
 def _mysql_options(ctx: ScanContext, path: str, found: dict[str, tuple[str | None, Evidence]], depth: int = 0) -> None:
     text = ctx.read_text(path, CONF_LIMIT)
     if text is None or depth > 6:
@@ -35,16 +48,16 @@ def _mysql_options(ctx: ScanContext, path: str, found: dict[str, tuple[str | Non
             if len(parts) > 1:
                 _mysql_options(ctx, parts[1].strip(), found, depth + 1)
             continue
-        if line.startswith("["):
-            section = line.strip("[]").strip().lower()
+        if line.startswith("["):  # what follows `]` is ignored, like the server does
+            section = line[1:].split("]", 1)[0].strip().lower()
             continue
         if not MYSQL_SECTIONS.match(section):
             continue
-        key, sep, value = line.partition("=")
+        key, sep, value = _without_comment(line).partition("=")
         key = key.strip().lower().replace("-", "_")
         key = key.removeprefix("loose_")
         if sep:
-            value = re.split(r"\s+#", value.strip(), maxsplit=1)[0].strip().strip("\"'")
+            value = value.strip().strip("\"'")
         found[key] = (value if sep else None, Evidence(path, number, line[:200]))
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from shelf.scanning.engine import boot
+from shelf.scanning.engine import boot, ini
 from shelf.scanning.engine.boot import Boot
 from shelf.scanning.engine.checks.daemons.config import CONF_LIMIT
 from shelf.scanning.engine.checks.daemons.exposure import Exposure, exposed, is_wildcard
@@ -29,22 +28,19 @@ def detect(ctx: ScanContext, b: Boot) -> Iterator[Exposure]:
             started, addresses = via
     if not started or text is None:
         return  # the daemon refuses to start without its configuration (Debian's unit has ConditionPathExists)
-    glob: dict[str, tuple[str, Evidence]] = {}
-    modules: dict[str, dict[str, tuple[str, Evidence]]] = {}
+    conf = ini.read(ctx, path, dialect="rsync")
+    glob = {p.key: (p.value, Evidence(p.path, p.line, p.text)) for p in conf.params if p.section == ini.GLOBAL}
+    modules: dict[str, dict[str, tuple[str, Evidence]]] = {}  # by loadparm's name; reopened modules merged
     headers: dict[str, Evidence] = {}
-    current = glob
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        m = re.match(r"^\[(.+)\]$", line)
-        if m:
-            current = modules.setdefault(m.group(1).strip(), {})
-            headers.setdefault(m.group(1).strip(), Evidence(path, number, f"{line} has no `auth users`"))
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[" ".join(key.lower().split())] = (value.strip(), Evidence(path, number, line[:200]))
+    names: dict[str, str] = {}
+    for section in conf.sections:
+        if section.name != ini.GLOBAL and section.name not in modules:
+            modules[section.name] = {}
+            names[section.name] = section.shown
+            headers[section.name] = Evidence(section.path, section.line, f"{section.text} has no `auth users`")
+    for p in conf.params:
+        if p.section != ini.GLOBAL:
+            modules[p.section][p.key] = (p.value, Evidence(p.path, p.line, p.text))
     port = int(glob["port"][0]) if "port" in glob and glob["port"][0].isdigit() else 873
     listen = Evidence(path, None, "no `address`: rsync listens on all interfaces")
     if "address" in glob:
@@ -54,10 +50,10 @@ def detect(ctx: ScanContext, b: Boot) -> Iterator[Exposure]:
         return
     open_modules = []
     for name, params in modules.items():
-        allow = params.get("hosts allow") or glob.get("hosts allow")
+        allow = params.get("hostsallow") or glob.get("hostsallow")
         hosts = allow[0].replace(",", " ").split() if allow else []
         restricted = bool(hosts) and not any(is_wildcard(h) or h.endswith("/0") for h in hosts)
-        if "auth users" not in params and "auth users" not in glob and not restricted:
+        if "authusers" not in params and "authusers" not in glob and not restricted:
             open_modules.append(name)
     fix = "Set `auth users` and a `secrets file` for every module in /etc/rsyncd.conf, bind it to loopback (`address = 127.0.0.1`), or do not enable the rsync daemon."
     if open_modules:
@@ -65,7 +61,7 @@ def detect(ctx: ScanContext, b: Boot) -> Iterator[Exposure]:
         yield Exposure(
             *site,
             False,
-            f"module(s) without `auth users` or `hosts allow`: {', '.join(open_modules)}",
+            f"module(s) without `auth users` or `hosts allow`: {', '.join(names[n] for n in open_modules)}",
             [headers[n] for n in open_modules[:5]],
             fix,
         )

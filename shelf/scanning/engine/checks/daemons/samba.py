@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from shelf.scanning.engine import ini
 from shelf.scanning.engine.boot import Boot
-from shelf.scanning.engine.checks.daemons.config import CONF_LIMIT, truthy
+from shelf.scanning.engine.checks.daemons.config import truthy
 from shelf.scanning.engine.checks.daemons.exposure import Exposure, exposed
 from shelf.scanning.engine.context import ScanContext
 from shelf.scanning.engine.model import Evidence
@@ -21,29 +21,17 @@ def detect(ctx: ScanContext, b: Boot) -> Iterator[Exposure]:
     if not started:
         return
     path = "/etc/samba/smb.conf"
-    text = ctx.read_text(path, CONF_LIMIT) or ""
-    section = ""
-    glob: dict[str, tuple[str, Evidence]] = {}
+    conf = ini.read(ctx, path, dialect="samba")
+    glob = {p.key: (p.value, Evidence(p.path, p.line, p.text)) for p in conf.params if p.section == "global"}
     guest_shares: list[Evidence] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        m = re.match(r"^\[(.+)\]$", line)
-        if m:
-            section = m.group(1).strip().lower()
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        key = " ".join(key.lower().split())
-        if section == "global":
-            glob[key] = (value.strip(), Evidence(path, number, line[:200]))
-        elif key in ("guest ok", "public") and truthy(value):
-            guest_shares.append(Evidence(path, number, f"[{section}] {line}"[:200]))
+    for share in conf.section_names():
+        # `guest ok` and `public` are one parameter: the last one written wins
+        guest = next((p for p in reversed(conf.params) if p.section == share and p.key in ("guestok", "public")), None)
+        if guest is not None and truthy(guest.value):
+            guest_shares.append(Evidence(guest.path, guest.line, f"[{guest.shown_section}] {guest.text}"[:200]))
     addresses = ["*"]
     listen = Evidence(path, None, "`bind interfaces only` is not set: Samba listens on all interfaces")
-    if "bind interfaces only" in glob and truthy(glob["bind interfaces only"][0]) and "interfaces" in glob:
+    if "bindinterfacesonly" in glob and truthy(glob["bindinterfacesonly"][0]) and "interfaces" in glob:
         addresses = glob["interfaces"][0].replace(",", " ").split()
         listen = glob["interfaces"][1]
     if not exposed(addresses):
