@@ -86,9 +86,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every answer carries the policy, including the error shapes made just below.
+    "shelf.security.ContentSecurityPolicyMiddleware",
     "shelf.api.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "shelf.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -121,6 +121,8 @@ class Deployment:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:shelf.console.gunicorn_conf",
                 "shelf.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -318,3 +320,23 @@ def test_uploads_refused_with_413_leave_the_keep_alive_connection_usable(tmp_pat
             assert status == 200 and body["received"] == len(chunk)
             assert connection.sock is sock  # not silently reconnected
         connection.close()
+
+
+def test_what_gunicorn_answers_itself_has_the_one_error_shape(tmp_path, migrated):
+    """A request line too long for gunicorn, or too many headers, never reaches Django: the answer is still
+    Shelf's JSON error shape, not gunicorn's HTML page."""
+    deployment = Deployment(tmp_path, template=migrated)
+    with deployment.gunicorn() as url:
+        port = int(url.rsplit(":", 1)[1])
+        for path, headers, status in (
+            ("/api/v1/catalog?q=" + "x" * 9000, {}, 414),
+            ("/api/v1/regions", {f"X-Filler-{i}": "y" for i in range(120)}, 431),
+        ):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status == status and response.getheader("Content-Type") == "application/json"
+            [error] = json.loads(body)["errors"]
+            assert error["code"] == f"http_{status}" and error["field"] is None and error["message"]

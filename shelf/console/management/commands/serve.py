@@ -32,6 +32,8 @@ class Command(BaseCommand):
                     python,
                     "-m",
                     "gunicorn",
+                    "--config",
+                    "python:shelf.console.gunicorn_conf",
                     "shelf.wsgi:application",
                     "--bind",
                     bind,
