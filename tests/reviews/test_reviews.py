@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from shelf.notifications.models import Notification
 from shelf.products.models import Revision
@@ -87,7 +87,7 @@ def test_two_operators_claim_at_once_one_wins(olivia, olivia2, alice):
         except Conflict:
             outcomes.append("lost")
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection: left open it keeps the test database in use
 
     threads = [threading.Thread(target=attempt, args=(op,)) for op in (olivia, olivia2)]
     for thread in threads:
