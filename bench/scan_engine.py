@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.debian_image import write_data
 from shelf.scanning.engine import scan_image
 from tests.images.builders import debian12_tree, ext4_from_tree
 
@@ -60,19 +61,6 @@ def _sha256_seconds(path: Path) -> float:
     return time.monotonic() - t0
 
 
-def _fill(path: Path, size: int) -> None:
-    """Real (allocated, incompressible) data, fast: one random block, each copy stamped with its offset."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    block = bytearray(os.urandom(16 * MiB))
-    with open(path, "wb") as fh:
-        offset = 0
-        while offset < size:
-            n = min(size - offset, len(block))
-            block[:8] = offset.to_bytes(8, "little")
-            fh.write(memoryview(block)[:n])
-            offset += n
-
-
 def bench_scan(tmpdir: str | os.PathLike, large_gib: float = 2.0) -> list[str]:
     root = Path(tmpdir) / "scan-bench"
     if root.exists():
@@ -83,7 +71,7 @@ def bench_scan(tmpdir: str | os.PathLike, large_gib: float = 2.0) -> list[str]:
     large_tree = root / "large-tree"
     shutil.copytree(small_tree, large_tree, symlinks=True)
     t0 = time.monotonic()
-    _fill(large_tree / "var/lib/data/blob.bin", int(large_gib * 1024 * MiB))
+    write_data(large_tree / "var/lib/data/blob.bin", int(large_gib * 1024 * MiB))
     large = ext4_from_tree(large_tree, root / "large.img")
     build_seconds = time.monotonic() - t0
     shutil.rmtree(large_tree)

@@ -36,10 +36,9 @@ def _is_missing(exc: BaseException) -> bool:
 class Node:
     """One name in a listed directory: each layer's directory entry for it, the first one answering."""
 
-    __slots__ = ("path", "dirents", "_entry", "_lstat")
+    __slots__ = ("dirents", "_entry", "_lstat")
 
-    def __init__(self, path: str, dirents: list[Any]):
-        self.path = path
+    def __init__(self, dirents: list[Any]):
         self.dirents = dirents
         self._entry: Any = None
         self._lstat: Any = None
@@ -104,7 +103,6 @@ class Tree:
         listing: dict[str, Node] | None = None
         if layers is not None:
             merged: dict[str, list[Any]] = {}
-            prefix = "" if path == "/" else path
             for layer in layers:
                 try:
                     for dirent in layer.scandir():
@@ -113,7 +111,7 @@ class Tree:
                 except Exception as exc:
                     if not _is_missing(exc):
                         raise TreeError(f"{path}: {exc}") from exc
-            listing = {name: Node(f"{prefix}/{name}", dirents) for name, dirents in merged.items()}
+            listing = {name: Node(dirents) for name, dirents in merged.items()}
             if self.stats is not None:
                 self.stats.dirs_listed += 1
         self._listings[path] = listing
