@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "shelf.notifications",
     "shelf.webhooks",
     "shelf.reviews",
+    "shelf.storefront",
     "shelf.console",
     "shelf",
 ]
