@@ -63,6 +63,14 @@ def web_server(tree: Path, *, bad: bool) -> None:
     write(tree, "etc/php/8.2/cli/php.ini", "[PHP]\ndisplay_errors = On\n")  # the command line is no web service
     write(tree, "var/www/html/index.php", "<?php echo 'hello';\n")
     write(tree, "var/www/html/uploads/.htaccess", f"Options {'+Indexes' if bad else '-Indexes'}\n")
+    # Debian's AllowOverride None covers /var/www; a site opens its uploads directory to .htaccess files.
+    write(
+        tree,
+        "etc/apache2/conf-available/uploads.conf",
+        "<Directory /var/www/html/uploads>\n\tAllowOverride Options\n</Directory>\n",
+    )
+    link(tree, "etc/apache2/conf-enabled/uploads.conf", "../conf-available/uploads.conf")
+    write(tree, "var/www/shop/.htaccess", "Options +Indexes\n")  # AllowOverride None here: httpd never reads it
     write(tree, "srv/repo/.git/HEAD", "ref: refs/heads/main\n")  # not a web root: fine
     write(tree, "var/www/html/app/settings.py", f"import os\nDEBUG = {bad}\nALLOWED_HOSTS = ['*']\n")
     write(tree, "opt/api/settings/production.py", "DEBUG = os.environ.get('DEBUG') == '1'\n")

@@ -157,6 +157,7 @@ APACHE_SITE = """<VirtualHost *:80>
 	<Directory /srv/site>
 		Options FollowSymLinks \\
 			Indexes
+		AllowOverride FileInfo Options=Indexes,MultiViews
 	</Directory>
 	Include /opt/app/apache/app.conf
 	PHP_Admin_Flag display_errors \\
@@ -213,7 +214,7 @@ def test_apache_read_as_httpd_reads_it(image_factory):
     root = only(result, "web.root_user")
     assert [(e.path, e.line) for e in root.evidence] == [("/etc/apache2/apache2.conf", 2)]
     debug = only(result, "web.debug")
-    assert [(e.path, e.line) for e in debug.evidence] == [("/etc/apache2/sites-enabled/site.conf", 8)]
+    assert [(e.path, e.line) for e in debug.evidence] == [("/etc/apache2/sites-enabled/site.conf", 9)]
 
 
 def test_apache_comments_continued_and_unloaded_files_are_not_judged(image_factory):
@@ -238,3 +239,39 @@ def test_nginx_fragments_without_a_main_file_are_still_judged(image_factory):
 
     listing = only(image_factory.scan("nginx-fragment", plant), "web.directory_listing")
     assert [(e.path, e.line) for e in listing.evidence] == [("/etc/nginx/conf.d/site.conf", 1)]
+
+
+def _cfg(text: str):
+    from shelf.scanning.engine import apache
+
+    return apache.ApacheConfig(apache.parse_text(text, "/etc/apache2/apache2.conf"), [])
+
+
+def test_htaccess_is_judged_only_where_allowoverride_lets_httpd_read_it():
+    from shelf.scanning.engine.apache import reads_htaccess_options
+
+    debian = (
+        "<Directory />\n\tAllowOverride None\n</Directory>\n<Directory /var/www/>\n\tAllowOverride None\n</Directory>\n"
+    )
+    assert not reads_htaccess_options(_cfg(debian), "/var/www/html/.htaccess")
+    assert not reads_htaccess_options(_cfg(""), "/var/www/html/.htaccess")  # httpd's default is None
+    opened = debian + "<Directory /var/www/html>\n\tallowoverride all\n</Directory>\n"
+    assert reads_htaccess_options(_cfg(opened), "/var/www/html/blog/.htaccess")
+    assert not reads_htaccess_options(_cfg(opened), "/var/www/other/.htaccess")
+    # A later, shorter section does not override a longer one; a later one of the same path does.
+    assert reads_htaccess_options(
+        _cfg(opened + "<Directory /var/www>\n\tAllowOverride None\n</Directory>\n"), "/var/www/html/.htaccess"
+    )
+    assert not reads_htaccess_options(
+        _cfg(opened + "<Directory /var/www/html/>\n\tAllowOverride None\n</Directory>\n"), "/var/www/html/.htaccess"
+    )
+    # Only the override classes that allow Options Indexes count; wildcards match one component.
+    for args, allowed in [("AuthConfig FileInfo Indexes", False), ("Options", True), ("Options=FollowSymLinks", False),
+                          ("Options=MultiViews,Indexes", True), ("FileInfo OPTIONS", True)]:  # fmt: skip
+        cfg = _cfg(
+            f"<VirtualHost *:80>\n<Directory /srv/*/public>\nAllowOverride {args}\n</Directory>\n</VirtualHost>\n"
+        )
+        assert reads_htaccess_options(cfg, "/srv/shop/public/.htaccess") is allowed, args
+    assert not reads_htaccess_options(
+        _cfg("<DirectoryMatch ^/srv>\nAllowOverride All\n</DirectoryMatch>\n"), "/srv/.htaccess"
+    )

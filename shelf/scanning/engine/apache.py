@@ -8,11 +8,13 @@ section they are written in, so the reading order is the one httpd merges in. On
 the main file (Debian's apache2.conf, RHEL's httpd.conf) and what it includes.
 
 With no main file, the files of conf-enabled/ and sites-enabled/ are read on their own, so a fragment is still
-judged. `.htaccess` files are read with `parse_text` (the same lines and sections, no includes).
+judged. `.htaccess` files are read with `parse_text` (the same lines and sections, no includes), and only where
+httpd reads them: `reads_htaccess_options` applies AllowOverride as httpd does.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import shlex
 from collections.abc import Iterator
@@ -174,3 +176,48 @@ def config(ctx: ScanContext) -> ApacheConfig:
 def parse_text(text: str, path: str) -> list[Directive]:
     """One file's directives without includes (an `.htaccess` file)."""
     return _Reader(None, posixpath.dirname(path)).parse(text, path, (), 0)
+
+
+def _directory_section(sections: tuple[str, ...]) -> str | None:
+    """The path of the innermost `<Directory>` (AllowOverride is valid only there, and not with a regex)."""
+    for key in reversed(sections):
+        name, _, arg = key.partition(" ")
+        if name == "directory":
+            return None if arg.startswith("~") else arg
+    return None
+
+
+def _covers(section_path: str, directory: str) -> bool:
+    """Whether `<Directory section_path>` applies to `directory` (wildcards match one path component each)."""
+    pattern = [p for p in section_path.split("/") if p]
+    parts = [p for p in directory.split("/") if p]
+    return len(parts) >= len(pattern) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pattern, strict=False))
+
+
+def _allows_options(args: tuple[str, ...]) -> bool:
+    """AllowOverride's arguments permit `Options Indexes` in .htaccess: All, Options, or Options=...,Indexes."""
+    for arg in (a.lower() for a in args):
+        if arg == "all":
+            return True
+        name, eq, allowed = arg.partition("=")
+        if name == "options" and (not eq or {"indexes", "all"} & set(allowed.split(","))):
+            return True
+    return False
+
+
+def reads_htaccess_options(cfg: ApacheConfig, htaccess: str) -> bool:
+    """Whether httpd applies `Options` from the `.htaccess` at this path.
+
+    httpd merges `<Directory>` sections from the shortest path to the longest, later ones winning; the last
+    AllowOverride that applies decides, and without one the default is None (httpd 2.3.9 and later), so an
+    `.htaccess` in a tree no AllowOverride opens is never read. No Apache configuration: no httpd reads it.
+    """
+    directory = posixpath.dirname(htaccess)
+    best: tuple[int, bool] = (-1, False)
+    for d in cfg.find("allowoverride"):
+        section = _directory_section(d.sections)
+        if section is not None and _covers(section, directory):
+            depth = len([p for p in section.split("/") if p])
+            if depth >= best[0]:
+                best = (depth, _allows_options(d.args))
+    return best[1]

@@ -2,6 +2,7 @@
 
     web.directory_listing  medium  nginx `autoindex on`, Apache `Options Indexes` (effective per section, in the order
                                     Apache reads its enabled configuration) or `.htaccess` enabling Indexes in a web root
+                                    where AllowOverride lets httpd apply it
     web.vcs_exposed        high    a `.git`/`.svn`/`.hg`/`.bzr` directory inside a web root (source and history served)
     web.root_user          high    nginx `user root`, Apache `User root` (directly or through APACHE_RUN_USER in
                                     envvars), a PHP-FPM pool with `user = root`
@@ -77,8 +78,10 @@ def directory_listing(ctx: ScanContext) -> Iterator[Finding]:
             seen.add((d.path, d.line))
             evidence.append(Evidence(d.path, d.line, _clip(d.text())))
     evidence += apache_listing(ctx)
+    apache_config = apache.config(ctx)
     for path in app_index(ctx).files:
-        if posixpath.basename(path) != ".htaccess":
+        # An .htaccess counts only where httpd reads it (AllowOverride); nginx never does.
+        if posixpath.basename(path) != ".htaccess" or not apache.reads_htaccess_options(apache_config, path):
             continue
         for d in apache.parse_text(read_config(ctx, path), path):
             if d.name == "options" and _indexes_after(False, list(d.args)):
