@@ -6,13 +6,13 @@
   so a product or image name could display as another one. Refused in names; free text keeps them.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ValidationInfo, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shelf.errors import Violation
@@ -56,8 +56,50 @@ def name_violations(field: str, value: str | None) -> list[Violation]:
     return []
 
 
+def _document_rules(schema: dict[str, Any], cls: type) -> None:
+    """Write into the OpenAPI schema what the service enforces: required fields and limits (see InputSchema)."""
+    properties = schema.get("properties", {})
+    for name, constraints in {**{f: {} for f in cls.required_fields}, **cls.field_rules}.items():
+        prop = properties[name]
+        constraints = dict(constraints)
+        if "description" in constraints:
+            prop["description"] = constraints.pop("description")
+        branches = [b for b in prop.get("anyOf", []) if b.get("type") != "null"]
+        if name in cls.required_fields:
+            # Not nullable: the service answers a missing or null value with its own 422 naming the field.
+            if len(branches) == 1:
+                prop.pop("anyOf")
+                prop.update(branches[0])
+                branches = [prop]
+            prop.pop("default", None)
+        for branch in branches or [prop]:
+            branch.update(_constraints_for(branch, constraints))
+    if cls.required_fields:
+        schema["required"] = sorted({*schema.get("required", []), *cls.required_fields})
+
+
+def _constraints_for(branch: dict, constraints: dict) -> dict:
+    """The constraints that apply to this branch's type (a string limit to a string, an item limit to an array)."""
+    kind = branch.get("type")
+    applies = {"string": {"maxLength", "minLength", "enum"}, "array": {"maxItems", "minItems", "items"}}
+    out = {}
+    for key, value in constraints.items():
+        if key.startswith("x-") or key in applies.get(kind, ()):
+            out[key] = {**branch.get("items", {}), **value} if key == "items" else value
+    return out
+
+
 class InputSchema(Schema):
-    """The base of every API input schema: a field holding NUL anywhere is a 422 naming that field."""
+    """The base of every API input schema: a field holding NUL anywhere is a 422 naming that field.
+
+    Fields stay optional in the model so that the service answers with its own per-field message, and the
+    OpenAPI document still says what the service enforces: `required_fields` are required and not nullable,
+    `field_rules` adds each field's limits (taken from the rules module that enforces them).
+    """
+
+    required_fields: ClassVar[tuple[str, ...]] = ()
+    field_rules: ClassVar[dict[str, dict[str, Any]]] = {}
+    model_config = ConfigDict(json_schema_extra=_document_rules)
 
     @field_validator("*", mode="before")
     @classmethod

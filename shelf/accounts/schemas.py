@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import ClassVar
 
 from ninja import Schema
 
@@ -33,10 +34,14 @@ class MeOut(Schema):
 
 
 class TokenIn(InputSchema):
+    required_fields: ClassVar = ("name",)
+
     name: str | None = None
 
 
 class LoginTokenIn(InputSchema):
+    required_fields: ClassVar = ("username", "password")
+
     username: str | None = None
     password: str | None = None
     name: str | None = None

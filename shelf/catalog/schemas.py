@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import ClassVar
 
 from ninja import Schema
 
@@ -27,6 +28,8 @@ class CategoryOut(CategoryLeafOut):
 
 
 class AgreementIn(InputSchema):
+    required_fields: ClassVar = ("title", "body")
+
     title: str | None = None
     body: str | None = None
     organization: str | None = None

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID
 
 from django.conf import settings
@@ -10,6 +11,9 @@ from shelf.text import InputSchema
 
 
 class ImageIn(InputSchema):
+    required_fields: ClassVar = ("name", "region", "format")
+    field_rules: ClassVar = {"format": {"enum": Image.Format.values}}
+
     name: str | None = None
     region: str | None = None
     format: str | None = None
@@ -88,4 +92,6 @@ class CompleteIn(InputSchema):
 
 
 class CopyIn(InputSchema):
+    required_fields: ClassVar = ("region",)
+
     region: str | None = None

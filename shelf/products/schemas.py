@@ -1,9 +1,12 @@
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID
 
 from django.urls import reverse
 from ninja import Schema
 
+from shelf.products import rules
+from shelf.products.models import Revision
 from shelf.products.selectors import listed_revision_number
 from shelf.text import InputSchema
 
@@ -13,8 +16,47 @@ class AgreementDraftIn(InputSchema):
     body: str | None = None
 
 
+def _text_rules(field: str, submit: dict) -> dict:
+    """A draft stores text up to its storage limit (beyond it: 422); `x-submit` is what submitting requires."""
+    return {
+        "maxLength": rules.STORAGE_LIMITS[field],
+        "x-submit": submit,
+        "description": f"Drafts keep up to {rules.STORAGE_LIMITS[field]} characters; submitting requires "
+        + ", ".join(f"{k} {v}" for k, v in submit.items())
+        + ".",
+    }
+
+
+def _list_rules(max_length: int) -> dict:
+    submit = {"minItems": rules.TAGS_MIN, "maxItems": rules.TAGS_MAX, "items": {"maxLength": max_length}}
+    return {
+        "maxItems": rules.STORAGE_LIMITS["tags"],
+        "items": {"maxLength": rules.STORAGE_LIMITS["tag"]},
+        "x-submit": submit,
+        "description": f"Drafts keep up to {rules.STORAGE_LIMITS['tags']} entries of up to "
+        f"{rules.STORAGE_LIMITS['tag']} characters; submitting requires {rules.TAGS_MIN} to {rules.TAGS_MAX} "
+        f"entries of at most {max_length} characters.",
+    }
+
+
 class ProductFieldsIn(InputSchema):
-    """Any subset of the wizard's fields; absent fields are left as they are. Prices are decimal strings."""
+    """Any subset of the wizard's fields; absent fields are left as they are. Prices are decimal strings.
+
+    The seed's limits are the `x-submit` of each field: a draft keeps what breaks them (the wizard shows the
+    rule), submitting refuses it.
+    """
+
+    field_rules: ClassVar = {
+        "access_type": {"enum": Revision.AccessType.values},
+        "billing_mode": {"enum": ["", *Revision.BillingMode.values]},
+        "name": _text_rules("name", {"minLength": 1, "maxLength": rules.NAME_MAX}),
+        "version": _text_rules("version", {"pattern": rules.VERSION_RE.pattern}),
+        "summary": _text_rules("summary", {"minLength": 1, "maxLength": rules.SUMMARY_MAX}),
+        "details": _text_rules("details", {"minLength": 1, "maxLength": rules.DETAILS_MAX}),
+        "tags": _list_rules(rules.TAG_MAX_LENGTH),
+        "software": _list_rules(rules.SOFTWARE_MAX_LENGTH),
+        "currency": {"x-submit": {"enum": list(rules.CURRENCIES)}},
+    }
 
     access_type: str | None = None
     category: str | None = None
@@ -40,6 +82,8 @@ class ProductCreateIn(ProductFieldsIn):
 
 
 class ProductPatchIn(ProductFieldsIn):
+    required_fields: ClassVar = ("lock_version",)
+
     lock_version: int | None = None
 
 
@@ -183,6 +227,8 @@ class AuditOut(Schema):
 
 
 class DelistIn(InputSchema):
+    required_fields: ClassVar = ("reason",)
+
     reason: str | None = None
 
 

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import ClassVar
 
 from ninja import Schema
 
@@ -60,5 +61,7 @@ class ApproveIn(InputSchema):
 
 
 class RejectIn(InputSchema):
+    required_fields: ClassVar = ("reasons",)
+
     reasons: dict[str, str] | None = None
     checklist: dict[str, bool] | None = None

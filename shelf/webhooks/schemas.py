@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID
 
 from ninja import Schema
@@ -7,6 +8,8 @@ from shelf.text import InputSchema
 
 
 class WebhookIn(InputSchema):
+    required_fields: ClassVar = ("url", "events")
+
     url: str | None = None
     events: list[str] | None = None
     organization: str | None = None

@@ -59,3 +59,51 @@ def test_documented_errors_are_what_the_server_answers(api, alice):
     missing = client.get("products/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and [e["code"] for e in missing.json()["errors"]] == ["not_found"]
     assert api(None).get("products").status_code == 401
+
+
+def _prop(schema_name: str, field: str) -> dict:
+    prop = DOCUMENT["components"]["schemas"][schema_name]["properties"][field]
+    return next((b for b in prop.get("anyOf", []) if b.get("type") != "null"), prop)
+
+
+def test_seed_limits_are_constraints_taken_from_the_rules_module():
+    from shelf.products import rules
+
+    name, summary = _prop("ProductPatchIn", "name"), _prop("ProductPatchIn", "summary")
+    assert name["x-submit"] == {"minLength": 1, "maxLength": rules.NAME_MAX} == {"minLength": 1, "maxLength": 80}
+    assert summary["x-submit"]["maxLength"] == rules.SUMMARY_MAX == 140
+    # What the server refuses even in a draft is a plain JSON Schema limit a fuzzer checks.
+    assert name["maxLength"] == rules.STORAGE_LIMITS["name"]
+    for field in ("tags", "software"):
+        submit = _prop("ProductCreateIn", field)["x-submit"]
+        assert (submit["minItems"], submit["maxItems"]) == (1, 5)
+    assert _prop("ProductCreateIn", "software")["x-submit"]["items"]["maxLength"] == rules.SOFTWARE_MAX_LENGTH
+    assert _prop("ProductCreateIn", "billing_mode")["enum"] == ["", "prepaid", "postpaid"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "fields"),
+    [
+        ("ImageIn", {"name", "region", "format"}),
+        ("TokenIn", {"name"}),
+        ("AgreementIn", {"title", "body"}),
+        ("ProductPatchIn", {"lock_version"}),
+        ("RejectIn", {"reasons"}),
+        ("WebhookIn", {"url", "events"}),
+        ("DelistIn", {"reason"}),
+        ("CopyIn", {"region"}),
+    ],
+)
+def test_fields_the_server_requires_are_required_and_not_nullable(schema, fields):
+    component = DOCUMENT["components"]["schemas"][schema]
+    assert set(component["required"]) == fields
+    for field in fields:
+        assert "anyOf" not in component["properties"][field] and "default" not in component["properties"][field]
+
+
+@pytest.mark.django_db
+def test_a_missing_required_field_is_the_services_own_422(api, alice):
+    answer = api(alice).post("images", json={})
+    assert answer.status_code == 422
+    assert {e["field"] for e in answer.json()["errors"]} >= {"name", "region", "format"}
+    assert {e["code"] for e in answer.json()["errors"] if e["field"] == "region"} == {"required"}
