@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
+from django.db.models import Prefetch
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from shelf.catalog.models import Category, Region
 from shelf.errors import RuleViolations, Violation
-from shelf.products.models import Document, Picture, Revision
+from shelf.products.models import Delivery, Document, Picture, Revision
 from shelf.storefront import search
 from shelf.storefront.models import CatalogEntry
 
@@ -307,7 +308,7 @@ def catalog_product(*, product_id) -> Revision | None:
     return (
         Revision.objects.filter(product_id=product_id, status=Revision.Status.LISTED)
         .select_related("product__organization", "category__parent", "agreement", "document")
-        .prefetch_related("pictures", "deliveries__region")
+        .prefetch_related("pictures", Prefetch("deliveries", queryset=Delivery.objects.select_related("region")))
         .first()
     )
 
