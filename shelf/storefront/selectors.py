@@ -77,19 +77,21 @@ def _encode_cursor(sort: str, key, entry_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: str):
-    """(key, id) from a cursor of this sort; None when it is not one (tampered, or from another sort)."""
+def _decode_cursor(cursor: str, sort: str, sort_key: str):
+    """(key, id) from a cursor of this sort; None when it is not one (tampered, or from another sort).
+
+    `sort_key` is the order actually used: relevance without words is newest first."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(data, dict) or data.get("s") != sort or type(data.get("i")) is not int:
             return None
         key = data.get("k")
-        if sort == "newest":
+        if sort_key == "newest":
             key = parse_datetime(key) if isinstance(key, str) else None
             if key is None or key.tzinfo is None:
                 return None
             key = connection.ops.adapt_datetimefield_value(key)
-        elif sort in ("price_asc", "price_desc"):
+        elif sort_key in ("price_asc", "price_desc"):
             key = Decimal(key) if isinstance(key, str) else None
             if key is None or not key.is_finite():
                 return None
@@ -164,7 +166,7 @@ def catalog_search(
         sort_key = sort
     after = None
     if cursor and not violations:
-        after = _decode_cursor(cursor, sort)
+        after = _decode_cursor(cursor, sort, sort_key)
         if after is None:
             violations.append(
                 Violation("cursor", "invalid", _("This cursor is not one this search gave; start from the first page."))
