@@ -166,6 +166,7 @@ class Match:
     where_params: list
     joins: str
     join_params: list
+    join_where: str  # what keeps only matches when ranking (the SQLite join does it by itself)
     score: str
 
 
@@ -181,6 +182,7 @@ def match(terms: list[Term]) -> Match:
                 f"WHERE {FTS_TABLE} MATCH %s) m ON m.entry_id = e.id"
             ),
             join_params=[expression],
+            join_where="",
             score="m.score",
         )
     expression = " & ".join(t.token + (":*" if t.prefix else "") for t in terms)
@@ -189,6 +191,7 @@ def match(terms: list[Term]) -> Match:
         where_params=[expression],
         joins="CROSS JOIN to_tsquery('simple', %s) AS query",
         join_params=[expression],
+        join_where="e.search @@ query",
         # float8: the cursor carries the exact value back
         score="ts_rank(e.search, query)::float8",
     )
