@@ -71,6 +71,7 @@ def test_english_by_prefix_case_insensitive_and_every_word(make_listed, bob):
     assert found(q="database gitea") == set()
     assert found(q="bob") == {"Gitea"}  # the provider's organisation name, "Bob Cloud"
     assert found(q="16") == {"PostgreSQL 16"}
+    assert found(q="g") == set() and found(q="8") == {"MySQL 8"}  # one letter or digit: that word only
     assert found(q="...") == set()  # nothing to search for matches nothing
     assert found(q="") == {"PostgreSQL 16", "MySQL 8", "Gitea"}
 
