@@ -8,6 +8,7 @@ validate it here, so the API, the pages and the CLI report bad input the same wa
 import base64
 import binascii
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,7 @@ from shelf.errors import RuleViolations, Violation
 from shelf.products.models import Delivery, Document, Picture, Revision
 from shelf.storefront import search
 from shelf.storefront.models import CatalogEntry
+from shelf.storefront.services import HOURS_PER_MONTH
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
 BILLING_MODES = ("prepaid", "postpaid")
@@ -64,7 +66,7 @@ def _price(name: str, value, violations: list[Violation]) -> Decimal | None:
             Violation(name, "invalid", _("Give a price as a decimal number like 99 or 12.50, zero or more."))
         )
         return None
-    return price
+    return price.quantize(Decimal("0.01"))  # an exponent like 1E-999999 is no number a database column holds
 
 
 def _encode_cursor(sort: str, key, entry_id: int) -> str:
@@ -78,9 +80,11 @@ def _decode_cursor(cursor: str, sort: str, sort_key: str):
     `sort_key` is the order actually used: relevance without words is newest first."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(data, dict) or data.get("s") != sort or type(data.get("i")) is not int:
+        if not isinstance(data, dict) or data.get("s") != sort:
             return None
-        key = data.get("k")
+        entry_id, key = data.get("i"), data.get("k")
+        if type(entry_id) is not int or not 0 <= entry_id < 2**63:  # a database integer, whatever was sent
+            return None
         if sort_key == "newest":
             key = parse_datetime(key) if isinstance(key, str) else None
             if key is None or key.tzinfo is None:
@@ -88,11 +92,14 @@ def _decode_cursor(cursor: str, sort: str, sort_key: str):
             key = connection.ops.adapt_datetimefield_value(key)
         elif sort_key in ("price_asc", "price_desc"):
             key = Decimal(key) if isinstance(key, str) else None
-            if key is None or not key.is_finite():
+            if key is None or not key.is_finite() or abs(key) > PRICE_MAX * HOURS_PER_MONTH:
                 return None
-        elif type(key) not in (int, float):
-            return None
-        return key, data["i"]
+            key = key.quantize(Decimal("0.01"))
+        else:
+            key = float(key) if type(key) in (int, float) else None
+            if key is None or not math.isfinite(key):
+                return None
+        return key, entry_id
     except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError, OverflowError):
         return None
 
