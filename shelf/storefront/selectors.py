@@ -25,6 +25,10 @@ from shelf.storefront import search
 from shelf.storefront.models import CatalogEntry
 from shelf.storefront.services import HOURS_PER_MONTH
 
+# An entry has this term (tag, software or region); the same condition as a set, for counting. Both take
+# the parameters kind, value.
+TERM_FILTER = "EXISTS (SELECT 1 FROM storefront_catalogterm t WHERE t.entry_id = e.id AND t.kind = %s AND t.value = %s)"
+TERM_FILTER_SET = "e.id IN (SELECT t.entry_id FROM storefront_catalogterm t WHERE t.kind = %s AND t.value = %s)"
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
 BILLING_MODES = ("prepaid", "postpaid")
 COUNT_CAP = 1000
@@ -188,9 +192,7 @@ def catalog_search(
         params.append(billing_mode)
     for kind, value in (("tag", tag), ("software", software), ("region", region)):
         if value:
-            where.append(
-                "EXISTS (SELECT 1 FROM storefront_catalogterm t WHERE t.entry_id = e.id AND t.kind = %s AND t.value = %s)"
-            )
+            where.append(TERM_FILTER)
             params += [kind, value if kind == "region" else " ".join(value.casefold().split())[:200]]
     if low is not None:
         where.append("e.price_sort >= %s")
@@ -301,6 +303,9 @@ def _facets(reference: _Reference, where: list[str], params: list) -> tuple[dict
     One GROUP BY over the matches, by (leaf, billing mode, region set): a few hundred groups at most, which
     Python adds up per top level and per region (a product delivered to two regions counts in both).
     """
+    # Counting visits every match: the term's entries as one set beat a lookup per entry (25 vs 210 ms at
+    # 100,000 entries); a page stops after `limit` rows in index order, where the per-entry EXISTS wins.
+    where = [TERM_FILTER_SET if condition == TERM_FILTER else condition for condition in where]
     sql = (
         "SELECT e.category_id, e.billing_mode, e.region_key, COUNT(*) FROM storefront_catalogentry e "
         f"WHERE {' AND '.join(where) or '1 = 1'} GROUP BY e.category_id, e.billing_mode, e.region_key"
