@@ -3,8 +3,24 @@ from uuid import UUID
 
 from django.urls import reverse
 from ninja import Schema
+from pydantic import Field
 
 from shelf.catalog.models import Category
+from shelf.products import rules
+
+# A listed revision passed the wizard's submit rules, so the seed's limits hold for everything the catalog shows.
+# Documented, not re-validated on the way out: the rules module enforced them when it was submitted.
+NAME = Field(json_schema_extra={"minLength": 1, "maxLength": rules.NAME_MAX})
+SUMMARY = Field(json_schema_extra={"minLength": 1, "maxLength": rules.SUMMARY_MAX})
+
+
+def _entries(max_length: int):
+    limits = {
+        "minItems": rules.TAGS_MIN,
+        "maxItems": rules.TAGS_MAX,
+        "items": {"type": "string", "maxLength": max_length},
+    }
+    return Field(json_schema_extra=limits)
 
 
 def _price(value) -> str | None:
@@ -36,13 +52,13 @@ class CatalogItemOut(Schema):
     """What a list card shows."""
 
     id: UUID
-    name: str
-    summary: str
+    name: str = NAME
+    summary: str = SUMMARY
     version: str
     provider: str
     category: list[CategoryRefOut]
-    tags: list[str]
-    software: list[str]
+    tags: list[str] = _entries(rules.TAG_MAX_LENGTH)
+    software: list[str] = _entries(rules.SOFTWARE_MAX_LENGTH)
     regions: list[str]
     prices: PricesOut
     picture_url: str | None
@@ -134,14 +150,14 @@ class CatalogProductOut(Schema):
     """The listed revision's public fields: what the product page shows."""
 
     id: UUID
-    name: str
-    summary: str
+    name: str = NAME
+    summary: str = SUMMARY
     details_html: str  # sanitized when saved
     version: str
     provider: str
     category: list[CategoryRefOut]
-    tags: list[str]
-    software: list[str]
+    tags: list[str] = _entries(rules.TAG_MAX_LENGTH)
+    software: list[str] = _entries(rules.SOFTWARE_MAX_LENGTH)
     regions: list[RegionRefOut]
     prices: PricesOut
     pictures: list[CatalogPictureOut]

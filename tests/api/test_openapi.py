@@ -107,3 +107,18 @@ def test_a_missing_required_field_is_the_services_own_422(api, alice):
     assert answer.status_code == 422
     assert {e["field"] for e in answer.json()["errors"]} >= {"name", "region", "format"}
     assert {e["code"] for e in answer.json()["errors"] if e["field"] == "region"} == {"required"}
+
+
+@pytest.mark.parametrize("schema", ["CatalogItemOut", "CatalogProductOut"])
+def test_what_the_catalog_shows_carries_the_seed_limits(schema):
+    from shelf.products import rules
+
+    props = DOCUMENT["components"]["schemas"][schema]["properties"]
+    assert (props["name"]["minLength"], props["name"]["maxLength"]) == (1, rules.NAME_MAX)
+    assert props["summary"]["maxLength"] == rules.SUMMARY_MAX
+    for field, length in (("tags", rules.TAG_MAX_LENGTH), ("software", rules.SOFTWARE_MAX_LENGTH)):
+        assert (props[field]["minItems"], props[field]["maxItems"], props[field]["items"]["maxLength"]) == (
+            1,
+            5,
+            length,
+        )
