@@ -41,6 +41,23 @@ def latest_scans(*, images) -> dict:
     return latest
 
 
+def latest_finished_scans(*, image_ids) -> dict:
+    """image id -> its most recent finished scan (verdict, OS, package inventory), for images the caller may show
+    (one query). The SBOM stored in `stats` is left unread: `finished_scan` fetches it for its download."""
+    latest: dict = {}
+    scans = Scan.objects.filter(image_id__in=image_ids, status=Scan.Status.DONE).defer("stats")
+    for scan in scans.order_by("image_id", "-finished_at", "-created_at"):
+        latest.setdefault(scan.image_id, scan)
+    return latest
+
+
+def latest_finished_scan(*, image_id) -> Scan | None:
+    """The most recent finished scan of an image the caller may show, whole (with its SBOM)."""
+    return (
+        Scan.objects.filter(image_id=image_id, status=Scan.Status.DONE).order_by("-finished_at", "-created_at").first()
+    )
+
+
 def exceptions_of(*, image, in_force: bool = False) -> QuerySet[FindingException]:
     """The finding exceptions granted for an image (of a scan the reader may see); `in_force`: not revoked."""
     exceptions = FindingException.objects.filter(image=image).select_related("granted_by")
