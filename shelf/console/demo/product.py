@@ -96,13 +96,18 @@ def ensure_demo_product(*, alice: User, olivia: User) -> tuple[Revision, bool]:
     return review_approve(operator=olivia, revision=revision, checklist={key: True for key, _label in CHECKLIST}), True
 
 
-def disk_image(directory: Path) -> Path:
-    """A small Debian 12 disk (GPT, one ext4 partition) with nginx, MariaDB and PHP-FPM in its package database,
-    as qcow2 (about a megabyte)."""
-    tree = debian12_tree(directory / "tree")
+def demo_tree(tree: Path) -> Path:
+    """The demo image's root: the benign Debian 12 tree with nginx, MariaDB and PHP-FPM in its package database."""
+    debian12_tree(tree)
     write(tree, "var/lib/dpkg/status", DPKG_STATUS + DEMO_PACKAGES)
     write(tree, "etc/nginx/nginx.conf", "user www-data;\nevents {}\nhttp { include /etc/nginx/sites-enabled/*; }\n")
     write(tree, "var/www/html/index.html", "<h1>It works</h1>\n")
+    return tree
+
+
+def disk_image(directory: Path, tree: Path | None = None) -> Path:
+    """A small disk (GPT, one ext4 partition) of `tree` (the demo tree by default), as qcow2 (about a megabyte)."""
+    tree = tree or demo_tree(directory / "tree")
     disk = partitioned(ext4_from_tree(tree, directory / "root.ext4"), directory / "disk.raw", "gpt")
     return convert(disk, directory / "disk.qcow2", "qcow2")
 
