@@ -91,6 +91,7 @@ def product_list(request):
         first_url=_with(params) if params["cursor"] else None,
         filtered=any(params[name] for name in LIST_PARAMS if name not in ("sort", "cursor")),
     )
+    context["refined"] = any(params[name] for name in LIST_PARAMS if name not in ("q", "cursor"))
     return render(request, "storefront/products.html", context)
 
 
