@@ -72,7 +72,7 @@ def verified_panel(*, revision: Revision) -> VerifiedPanel:
                 os_name=os_info.get("pretty_name") or "",
                 os_distro=os_info.get("distro") or "",
                 os_version=os_info.get("version") or "",
-                scanned_at=scan.finished_at if scan else None,
+                scanned_at=(scan.finished_at or scan.created_at) if scan else None,
                 verdict=scan.verdict if scan else "",
                 verdict_label=str(verdicts.get(scan.verdict, "")) if scan else "",
             )

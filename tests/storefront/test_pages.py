@@ -155,7 +155,7 @@ def test_cursor_pages_walk_the_whole_list(client, make_listed, start):
 
 
 def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(client, lnmp, scanned_result):
-    record_scan(lnmp, scanned_result)
+    scan = record_scan(lnmp, scanned_result)
     product_id = lnmp.product_id
     response = client.get(f"/products/{product_id}/")
     assert response.status_code == 200
@@ -177,7 +177,6 @@ def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(cli
     ):
         assert f"<code>{package}</code>" in panel and f"<code>{version}</code>" in panel
     assert "Debian GNU/Linux 12 (bookworm)" in panel
-    scan = Scan.objects.filter(image__deliveries__revision=lnmp).order_by("-finished_at").first()
     assert scan.verdict == "failed" and f"{scan.finished_at:%Y-%m-%d}" in panel and "failed" in panel
     assert f'href="/products/{product_id}/sbom/ap-guangzhou/"' in panel
     # Nothing that helps an attacker: no finding, its evidence, paths or fix.
