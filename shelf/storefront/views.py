@@ -89,6 +89,8 @@ def product_list(request):
         region_facets=_facet_links(params, "region", page.facets.get("region", [])),
         next_url=_with(params, cursor=page.next_cursor) if page.next_cursor else None,
         first_url=_with(params) if params["cursor"] else None,
+        tag_url=_with(params, tag=None) if params["tag"] else None,
+        software_url=_with(params, software=None) if params["software"] else None,
         filtered=any(params[name] for name in LIST_PARAMS if name not in ("sort", "cursor")),
     )
     context["refined"] = any(params[name] for name in LIST_PARAMS if name not in ("q", "cursor"))

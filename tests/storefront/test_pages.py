@@ -96,6 +96,10 @@ def test_buyers_find_the_product_by_a_chinese_word_an_english_word_and_its_categ
     assert names_on(client.get("/products/", {"billing_mode": "postpaid"}).content.decode()) == ["Redis 缓存数据库"]
     assert names_on(client.get("/products/", {"region": "ap-shanghai"}).content.decode()) == [NAME]
     assert names_on(client.get("/products/", {"price_max": "100"}).content.decode()) == [NAME]  # Redis: 360 / month
+    # The product page's tag and software links filter exactly, and the filter can be taken off again.
+    by_tag = client.get("/products/", {"tag": "建站"}).content.decode()
+    assert names_on(by_tag) == [NAME] and '<a href="/products/" class="chip"' in by_tag
+    assert names_on(client.get("/products/", {"software": "Redis 7"}).content.decode()) == ["Redis 缓存数据库"]
     everything = client.get("/products/", {"sort": "price_asc"}).content.decode()
     assert names_on(everything) == [NAME, "Redis 缓存数据库"]
     # Facet counts under the same filters, each a link that applies it.
@@ -167,6 +171,10 @@ def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(cli
     assert "South China (Guangzhou)" in above_fold and "East China (Shanghai)" in above_fold
     assert "Debian GNU/Linux 12 (bookworm)" in above_fold
     assert f'href="/products/{product_id}/document/"' in above_fold
+    assert (
+        'href="/products/?tag=%E5%BB%BA%E7%AB%99"' in above_fold
+        and 'href="/products/?software=PHP%208.2"' in above_fold
+    )
     assert "Alice Images" in above_fold and "v1.0" in above_fold
     # The verified panel: the OS, claimed software next to installed packages, the scan's date and verdict, SBOM.
     panel = html[html.index('id="verified"') : html.index("</section>", html.index('id="verified"'))]
