@@ -159,12 +159,13 @@ def index_clear() -> None:
 
 @dataclass(frozen=True)
 class Match:
-    """SQL pieces that restrict `storefront_catalogentry e` to the query's matches and score them (higher = better)."""
+    """SQL pieces over `storefront_catalogentry e`: `where` keeps the query's matches (nothing ranked);
+    `joins` + `score` rank them too (higher = better), for the relevance order only."""
 
-    joins: str
-    join_params: list
     where: str
     where_params: list
+    joins: str
+    join_params: list
     score: str
 
 
@@ -172,16 +173,22 @@ def match(terms: list[Term]) -> Match:
     if _is_sqlite():
         expression = " AND ".join(f'"{t.token}"' + ("*" if t.prefix else "") for t in terms)
         weights = ", ".join(str(w) for w in FTS5_WEIGHTS)
-        joins = (
-            f"JOIN (SELECT rowid AS entry_id, -bm25({FTS_TABLE}, {weights}) AS score FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH %s) m ON m.entry_id = e.id"
+        return Match(
+            where=f"e.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            where_params=[expression],
+            joins=(
+                f"JOIN (SELECT rowid AS entry_id, -bm25({FTS_TABLE}, {weights}) AS score FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s) m ON m.entry_id = e.id"
+            ),
+            join_params=[expression],
+            score="m.score",
         )
-        return Match(joins=joins, join_params=[expression], where="", where_params=[], score="m.score")
     expression = " & ".join(t.token + (":*" if t.prefix else "") for t in terms)
     return Match(
+        where="e.search @@ to_tsquery('simple', %s)",
+        where_params=[expression],
         joins="CROSS JOIN to_tsquery('simple', %s) AS query",
         join_params=[expression],
-        where="e.search @@ query",
-        where_params=[],
-        score="ts_rank(e.search, query)",
+        # float8: the cursor carries the exact value back
+        score="ts_rank(e.search, query)::float8",
     )
