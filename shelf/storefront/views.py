@@ -71,6 +71,9 @@ def product_list(request):
         "sorts": SORT_LABELS,
         "BillingMode": Revision.BillingMode,
         "clear_url": reverse("storefront:products"),
+        "filtered": any(params[name] for name in LIST_PARAMS if name not in ("sort", "cursor")),
+        # Filters beyond the search words keep the (on phones folded) filter form open.
+        "refined": any(params[name] for name in LIST_PARAMS if name not in ("q", "cursor")),
     }
     try:
         page = catalog_search(**params, limit=PAGE_SIZE)
@@ -91,9 +94,7 @@ def product_list(request):
         first_url=_with(params) if params["cursor"] else None,
         tag_url=_with(params, tag=None) if params["tag"] else None,
         software_url=_with(params, software=None) if params["software"] else None,
-        filtered=any(params[name] for name in LIST_PARAMS if name not in ("sort", "cursor")),
     )
-    context["refined"] = any(params[name] for name in LIST_PARAMS if name not in ("q", "cursor"))
     return render(request, "storefront/products.html", context)
 
 
