@@ -170,11 +170,9 @@ def catalog_search(
         # Only punctuation: nothing to search for, so nothing matches (rather than everything).
         return CatalogPage(items=[], next_cursor=None, count=0, count_capped=False, facets=_empty_facets())
 
+    # The filters other than the words; the words' own condition depends on whether the page is ranked.
     where, params = [], []
     found = search.match(terms) if terms else None
-    if found is not None:
-        where.append(found.where)
-        params += found.where_params
     if chosen_category is not None:
         where.append("e.top_category_id = %s" if chosen_category.parent_id is None else "e.category_id = %s")
         params.append(chosen_category.pk)
@@ -195,6 +193,8 @@ def catalog_search(
         params.append(high)
 
     items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
+    if found is not None:
+        where, params = [found.where, *where], [*found.where_params, *params]
     facets, total = _facets(reference, where, params)
     return CatalogPage(
         items=items,
@@ -248,11 +248,13 @@ def _page(reference, found, where, params, sort, sort_key, after, limit) -> tupl
         "price_desc": ("e.price_sort", "DESC"),
         "relevance": (score, "DESC"),
     }[sort_key]
-    # The ranked join already keeps only matches; the IN filter would search the index a second time.
+    # Ranked: the join finds and scores the matches; otherwise the index only filters.
     page_where, page_params = list(where), list(params)
-    if ranked:
-        page_where.pop(0)
-        page_params = page_params[len(found.where_params) :]
+    if ranked and found.join_where:
+        page_where.insert(0, found.join_where)
+    elif found is not None and not ranked:
+        page_where.insert(0, found.where)
+        page_params = [*found.where_params, *page_params]
     if after is not None:
         page_where.append(f"({key_sql}, e.id) {'<' if direction == 'DESC' else '>'} (%s, %s)")
         page_params += [after[0], after[1]]
