@@ -42,14 +42,22 @@ class SoftwareRow:
     version: str
 
 
+# The badge above the fold speaks for every image: one that failed or could not be checked fully outweighs the rest.
+WORST_FIRST = (Scan.Verdict.FAILED, Scan.Verdict.INCOMPLETE, Scan.Verdict.PASSED)
+
+
 @dataclass(frozen=True)
 class VerifiedPanel:
     images: list[ImageFacts]
     software: list[SoftwareRow]
 
     @property
-    def scanned(self) -> bool:
-        return any(facts.scanned_at for facts in self.images)
+    def badge(self) -> ImageFacts | None:
+        """The image whose latest scan the badge shows: the worst verdict, the oldest scan among equals; None
+        until every delivered image has a finished scan."""
+        if not self.images or any(not facts.verdict for facts in self.images):
+            return None
+        return min(self.images, key=lambda f: (WORST_FIRST.index(f.verdict), f.scanned_at))
 
 
 def verified_panel(*, revision: Revision) -> VerifiedPanel:

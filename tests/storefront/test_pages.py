@@ -275,3 +275,20 @@ def test_product_page_query_count(client, lnmp, scanned_result, django_assert_nu
 # the latest finished scans of its images (1).
 LIST_QUERIES = 6
 PRODUCT_QUERIES = 4
+
+
+def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_result):
+    html = client.get(f"/products/{lnmp.product_id}/").content.decode()
+    assert re.search(
+        r'class="verified-badge verdict-passed"><a href="#verified">Verified by scan on [\d-]+: passed', html
+    )
+    # A later scan of the Shanghai image fails (new vulnerability data, say): the badge says so, not the other image.
+    shanghai = lnmp.deliveries.get(region__code="ap-shanghai").image
+    scan = scan_record(
+        scan=Scan.objects.create(image=shanghai, status=Scan.Status.RUNNING),
+        result=scanned_result.to_dict(),
+        sbom=scanned_result.sbom(),
+    )
+    assert scan.verdict == "failed"
+    html = client.get(f"/products/{lnmp.product_id}/").content.decode()
+    assert f'verdict-failed"><a href="#verified">Verified by scan on {scan.finished_at:%Y-%m-%d}: failed' in html
