@@ -68,3 +68,5 @@ def test_provider_sees_the_storefront_with_a_way_back_to_the_console(live_server
     page.click("a.console-link")
     page.wait_for_url(f"{live_server.url}/provider/")
     expect(page.locator("h1")).to_have_text("Provider console")
+    expect(page.locator("nav.mainnav a.to-store")).to_have_attribute("href", "/")
+    page.screenshot(path=SHOTS / f"console-alice-{width}.png")
