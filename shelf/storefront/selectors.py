@@ -192,10 +192,11 @@ def catalog_search(
         where.append("e.price_sort <= %s")
         params.append(high)
 
-    items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
-    if found is not None:
-        where, params = [found.where, *where], [*found.where_params, *params]
-    facets, total = _facets(reference, where, params)
+    with search.planned_for_index(terms):
+        items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
+        if found is not None:
+            where, params = [found.where, *where], [*found.where_params, *params]
+        facets, total = _facets(reference, where, params)
     return CatalogPage(
         items=items,
         next_cursor=next_cursor,

@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.db import connection
 
 from shelf.products.models import Revision
 from tests.products.conftest import PDF_BYTES
@@ -93,8 +94,10 @@ def test_list_query_count_is_pinned(api, make_listed, django_assert_num_queries)
     for i in range(4):
         make_listed(name=f"镜像 {i}", category="website-cms" if i % 2 else "os-linux")
     client = api(None)
-    # the category tree and regions, the page's entries, the facets: 3, however many products or filters
-    with django_assert_num_queries(3):
+    # the category tree and regions, the page's entries, the facets: 3, however many products or filters;
+    # on PostgreSQL a search with words also sets its plan, and here (inside the test's transaction) puts
+    # it back: search.planned_for_index
+    with django_assert_num_queries(5 if connection.vendor == "postgresql" else 3):
         assert len(client.get("catalog", data={"q": "镜像", "limit": 3}).json()["items"]) == 3
     with django_assert_num_queries(3):
         client.get("catalog", data={"category": "website", "region": "ap-guangzhou"})

@@ -18,7 +18,7 @@ def test_the_data_migration_indexes_products_listed_before_it(alice):
     executor = MigrationExecutor(connection)
     executor.migrate([("storefront", "0005_rebuild_catalog")])
     executor.loader.build_graph()
-    executor.migrate([("storefront", "0006_fts_prefixes_rebuild")])
+    executor.migrate([("storefront", "0007_search_head_rebuild")])
     page = catalog_search(q="镜像")
     assert [e.name for e in page.items] == ["Legacy 镜像"]
     assert page.items[0].region_key == "ap-beijing ap-guangzhou"

@@ -241,3 +241,13 @@ def test_reindex_rebuilds_the_same_index(make_listed):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM {search.FTS_TABLE}")  # noqa: S608 - a constant
             assert cursor.fetchone()[0] == 2
+
+
+def test_a_search_leaves_the_callers_transaction_as_it_was(make_listed):
+    make_listed(name="Planner 镜像")
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan setting is PostgreSQL's")
+    with connection.cursor() as cursor:
+        assert found(q="镜像") == {"Planner 镜像"}
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
