@@ -254,13 +254,19 @@ def test_signing_in_takes_buyers_to_the_storefront_and_the_others_to_their_conso
 
 
 def test_list_page_query_count_does_not_grow_with_results(client, make_listed, django_assert_num_queries):
+    from django.db import connection
+
+    # A search with words on PostgreSQL also sets its plan setting (and, inside the test's transaction, puts it back).
+    with_words = LIST_QUERIES + (2 if connection.vendor == "postgresql" else 0)
     for n in range(3):
         make_listed(name=f"Image {n}", category="os-linux")
-    with django_assert_num_queries(LIST_QUERIES):
+    with django_assert_num_queries(with_words):
         assert client.get("/products/", {"q": "image"}).status_code == 200
+    with django_assert_num_queries(LIST_QUERIES):
+        assert client.get("/products/", {"category": "os"}).status_code == 200
     for n in range(3, 10):
         make_listed(name=f"Image {n}", category="os-linux")
-    with django_assert_num_queries(LIST_QUERIES):
+    with django_assert_num_queries(with_words):
         assert client.get("/products/", {"q": "image"}).status_code == 200
 
 
