@@ -42,3 +42,18 @@ def test_demo_data_lists_alices_product_on_a_scanned_image_once(db):
         assert re.findall(r'<span class="card-name">([^<]*)</span>', html) == [DEMO_NAME], query
     page = client.get(f"/products/{revision.product_id}/").content.decode()
     assert "CNY 59.00" in page and "<code>nginx</code>" in page and "lnmp-quick-start.pdf" in page
+
+
+def test_without_the_image_tools_the_users_still_work_and_the_product_is_reported_missing(db, monkeypatch, tmp_path):
+    import io
+
+    from shelf.accounts.models import User
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mkfs.ext4, sgdisk or qemu-img
+    err = io.StringIO()
+    call_command("demo_data", verbosity=0, stderr=err)
+    assert User.objects.filter(username__in=["alice", "bob", "olivia", "bruce"]).count() == 4
+    assert "Demo product not listed" in err.getvalue() and not Product.objects.exists()
+    monkeypatch.undo()
+    call_command("demo_data", verbosity=0)  # the next run, with the tools, lists it
+    assert Revision.objects.get().status == "listed"
