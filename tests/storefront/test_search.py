@@ -175,6 +175,35 @@ def test_a_cursor_of_another_sort_is_refused(make_listed):
     assert violation_fields(sort="price_asc", cursor=cursor) == [("cursor", "invalid")]
 
 
+@pytest.mark.parametrize(
+    ("sort", "payload"),
+    [
+        ("newest", {"s": "newest", "k": "2026-01-01T00:00:00", "i": 1}),  # no time zone
+        ("newest", {"s": "newest", "k": "2026-01-01T00:00:00+00:00", "i": 10**30}),
+        ("newest", {"s": "newest", "k": "2026-01-01T00:00:00+00:00", "i": True}),
+        ("price_asc", {"s": "price_asc", "k": "1E+999999", "i": 1}),
+        ("price_asc", {"s": "price_asc", "k": "NaN", "i": 1}),
+        ("relevance", {"s": "relevance", "k": 10**400, "i": 1}),
+        ("relevance", {"s": "relevance", "k": "1.5", "i": 1}),
+        ("newest", ["newest", 1]),
+    ],
+)
+def test_a_forged_cursor_is_refused_not_a_server_error(make_listed, sort, payload):
+    import base64
+    import json
+
+    make_listed(name="Forged 镜像")
+    cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    q = "镜像" if sort == "relevance" else ""
+    assert violation_fields(sort=sort, q=q, cursor=cursor) == [("cursor", "invalid")]
+
+
+def test_a_tiny_or_huge_price_is_no_server_error(make_listed):
+    make_listed(name="Cheap", price_monthly="0.01")
+    assert found(price_min="1E-999999") == {"Cheap"}
+    assert violation_fields(price_max="1E+999999") == [("price_max", "invalid")]
+
+
 def test_count_is_capped(make_listed, monkeypatch):
     for i in range(3):
         make_listed(name=f"P{i}")
