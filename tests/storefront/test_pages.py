@@ -298,3 +298,13 @@ def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_r
     assert scan.verdict == "failed"
     html = client.get(f"/products/{lnmp.product_id}/").content.decode()
     assert f'verdict-failed"><a href="#verified">Verified by scan on {scan.finished_at:%Y-%m-%d}: failed' in html
+
+
+def test_home_page_query_count(client, make_listed, django_assert_num_queries):
+    make_listed(name="Image A", category="os-linux")
+    # The category tree (2) and one newest-first catalog page with its facets and count (3).
+    with django_assert_num_queries(5):
+        assert client.get("/").status_code == 200
+    make_listed(name="Image B", category="website-cms")
+    with django_assert_num_queries(5):
+        assert client.get("/").status_code == 200
