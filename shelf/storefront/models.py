@@ -44,7 +44,12 @@ class CatalogEntry(models.Model):
             models.Index(fields=["category", "listed_at", "id"], name="storefront_category"),
             models.Index(fields=["top_category", "listed_at", "id"], name="storefront_top_category"),
             models.Index(fields=["billing_mode", "listed_at", "id"], name="storefront_billing"),
-            models.Index(fields=["category", "billing_mode", "region_key"], name="storefront_facets"),
+            # Facets read only these and the id (to meet a tag or region filter): index-only counts over the
+            # whole catalog or one category.
+            models.Index(fields=["category", "billing_mode", "region_key", "id"], name="storefront_facets"),
+            models.Index(
+                fields=["top_category", "category", "billing_mode", "region_key", "id"], name="storefront_top_facets"
+            ),
         ]
 
     def __str__(self) -> str:

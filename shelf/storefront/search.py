@@ -3,14 +3,15 @@
 Why this shape (docs/adr/0006-catalog-search-cjk-bigrams.md): Chinese has no spaces, so runs of CJK
 characters become overlapping bigrams ("云服务器" → 云服 服务 务器) and, for one-character queries, each
 character alone. Other words are case-folded, stripped of accents and matched by prefix (from two
-characters on: a one-letter prefix would merge a large part of the index for nothing). Every token that is not plain ASCII letters or digits is spelled in ASCII ("0" + its UTF-8
-bytes as letters), so SQLite's FTS5 `unicode61` tokenizer and PostgreSQL's `simple` parser each see exactly
-one token per Python token, whatever their Unicode tables: both databases find the same rows.
+characters on: a one-letter prefix would merge a large part of the index for nothing). Every token that is
+not plain ASCII letters or digits is spelled in ASCII ("0" + its UTF-8 bytes as letters), so SQLite's FTS5
+`unicode61` tokenizer and PostgreSQL's `simple` parser each see exactly one token per Python token, whatever
+their Unicode tables: both databases find the same rows.
 
 The index is keyed by CatalogEntry id: on SQLite the FTS5 table `storefront_catalogfts` (rowid = entry id,
-columns name / body / details), on PostgreSQL the entry's `search` tsvector column (weights A / B / C), each
-created by migration 0002 for its own database only.
-"""
+columns name / body / details; migrations 0002 and 0006), on PostgreSQL the entry's `search` tsvector with a
+GIN index (weights A / B / C; 0002) and `search_head` (A / B only, for ranking; 0007), each created for its
+own database only."""
 
 import contextlib
 import unicodedata
