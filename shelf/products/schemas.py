@@ -1,8 +1,11 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.urls import reverse
 from ninja import Schema
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
 
 from shelf.products.selectors import listed_revision_number
 from shelf.text import InputSchema
@@ -11,6 +14,15 @@ from shelf.text import InputSchema
 class AgreementDraftIn(InputSchema):
     title: str | None = None
     body: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # ninja's schemas read attributes of whatever they are given (for outputs), so `false` or "x" would pass as
+        # an empty draft (or one titled by str.title); a new agreement is a JSON object.
+        if not isinstance(getattr(value, "_obj", value), dict):  # ninja hands the input over in a DjangoGetter
+            raise PydanticCustomError("object_expected", "A new agreement is an object with a title and a body.")
+        return value
 
 
 class ProductFieldsIn(InputSchema):
