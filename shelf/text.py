@@ -6,13 +6,14 @@
   so a product or image name could display as another one. Refused in names; free text keeps them.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, ValidationInfo, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shelf.errors import Violation
@@ -38,6 +39,10 @@ def has_bidi_control(value: str | None) -> bool:
 
 def nul_message() -> str:
     return _("Text cannot contain NUL (\\x00) characters.")
+
+
+def object_message() -> str:
+    return _("Send a JSON object here.")
 
 
 def bidi_message() -> str:
@@ -100,6 +105,15 @@ class InputSchema(Schema):
     required_fields: ClassVar[tuple[str, ...]] = ()
     field_rules: ClassVar[dict[str, dict[str, Any]]] = {}
     model_config = ConfigDict(json_schema_extra=_document_rules)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # ninja's schemas read attributes of whatever they are given (that is how outputs work), so `false` or "x"
+        # where an object is expected (a nested new agreement, say) would pass as an empty one.
+        if not isinstance(getattr(value, "_obj", value), Mapping):  # ninja hands input over in a DjangoGetter
+            raise PydanticCustomError("object_expected", object_message())
+        return value
 
     @field_validator("*", mode="before")
     @classmethod

@@ -285,3 +285,11 @@ def test_document_can_be_removed(ready):
     assert client.delete(f"products/{product_id}/document").status_code == 204
     assert client.get(f"products/{product_id}").json()["document"] is None
     assert "document" in {e["field"] for e in client.post(f"products/{product_id}/validate").json()["errors"]}
+
+
+@pytest.mark.parametrize("value", [False, 0, "x", [1]])
+def test_a_new_agreement_that_is_not_an_object_is_a_422_naming_it(api, alice, value):
+    response = api(alice).post("products", json={"new_agreement": value})
+    assert response.status_code == 422, response.json()
+    error = response.json()["errors"][0]
+    assert error["field"].startswith("new_agreement") and error["code"] == "object_expected"
