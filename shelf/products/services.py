@@ -24,7 +24,7 @@ from shelf.images.models import Image
 from shelf.products import media, rules
 from shelf.products.details import render_details
 from shelf.products.models import Delivery, Document, Picture, Product, Revision
-from shelf.products.signals import revision_left_review
+from shelf.products.signals import revision_left_review, revision_listing_changed
 from shelf.storage import get_storage
 from shelf.workdays import add_business_days
 
@@ -55,6 +55,8 @@ def revision_set_status(
     )
     if previous == Revision.Status.IN_REVIEW and to != Revision.Status.IN_REVIEW:
         revision_left_review.send(sender=Revision, revision=revision)
+    if Revision.Status.LISTED in (previous, to) and previous != to:
+        revision_listing_changed.send(sender=Revision, revision=revision, previous=previous, to=to)
 
 
 @transaction.atomic

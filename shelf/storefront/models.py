@@ -1,0 +1,67 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogEntry(models.Model):
+    """One listed product as the public catalog shows, filters and sorts it: a copy of its listed revision.
+
+    Written only by `shelf.storefront.services` when a revision goes to or from `listed`, in the same
+    transaction, so catalog lists and facets read this one table (and its terms) and never the revision tables.
+    The search index (FTS5 table on SQLite, the `search` tsvector column on PostgreSQL) is keyed by its id.
+    """
+
+    product = models.OneToOneField("products.Product", on_delete=models.CASCADE, related_name="catalog_entry")
+    revision = models.OneToOneField("products.Revision", on_delete=models.CASCADE, related_name="+")
+    name = models.TextField()
+    summary = models.TextField(blank=True)
+    version = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    software = models.JSONField(default=list, blank=True)
+    provider_name = models.TextField(blank=True)
+    category = models.ForeignKey("catalog.Category", on_delete=models.PROTECT, related_name="+")
+    top_category = models.ForeignKey("catalog.Category", on_delete=models.PROTECT, related_name="+")
+    billing_mode = models.CharField(max_length=10)
+    price_yearly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    price_monthly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    price_hourly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # What a month costs, for sorting and the price filter: the monthly price when prepaid (the yearly one / 12
+    # if only that is set), 720 hours (30 days) of the hourly price when postpaid.
+    price_sort = models.DecimalField(max_digits=16, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    regions = models.JSONField(default=list, blank=True, help_text=_("Codes of the regions it is delivered to."))
+    picture_id = models.BigIntegerField(null=True, blank=True, help_text=_("The first picture, for the list card."))
+    listed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("catalog entry")
+        verbose_name_plural = _("catalog entries")
+        indexes = [
+            models.Index(fields=["listed_at", "id"], name="storefront_newest"),
+            models.Index(fields=["price_sort", "id"], name="storefront_price"),
+            models.Index(fields=["category", "listed_at", "id"], name="storefront_category"),
+            models.Index(fields=["top_category", "listed_at", "id"], name="storefront_top_category"),
+            models.Index(fields=["billing_mode", "listed_at", "id"], name="storefront_billing"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CatalogTerm(models.Model):
+    """An exact filter value of an entry (a region code, a tag, a software name; case-folded), for filters and facets."""
+
+    class Kind(models.TextChoices):
+        REGION = "region", _("region")
+        TAG = "tag", _("tag")
+        SOFTWARE = "software", _("software")
+
+    entry = models.ForeignKey(CatalogEntry, on_delete=models.CASCADE, related_name="terms")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value", "entry"], name="storefront_term_unique")]
+        indexes = [models.Index(fields=["entry", "kind"], name="storefront_term_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"

@@ -1,0 +1,137 @@
+"""Every write on the storefront: its catalog entries and their search index, kept in step with listed revisions.
+
+A product's entry is rebuilt from its listed revision (or removed when none is listed) by one function,
+`catalog_sync`, called in the listing transaction by the receiver of `revision_listing_changed`, by the
+`catalog_reindex` command and by the data migration. Models come from an app registry so the migration can
+pass its historical one.
+"""
+
+import html
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.apps import apps as global_apps
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from shelf.storefront import search
+
+HOURS_PER_MONTH = 720  # 30 days: what a postpaid product costs per month, for sorting and the price filter
+REBUILD_BATCH = 500
+
+
+def monthly_price(*, billing_mode: str, price_monthly, price_yearly, price_hourly) -> Decimal:
+    """What a month of the image costs: the catalog's price sort key and what price_min / price_max compare."""
+    if billing_mode == "postpaid":
+        return (Decimal(price_hourly or 0) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+    if price_monthly is not None:
+        return Decimal(price_monthly)
+    return (Decimal(price_yearly or 0) / 12).quantize(Decimal("0.01"))
+
+
+def _fold(value: str) -> str:
+    return " ".join((value or "").casefold().split())[:200]
+
+
+def catalog_sync(*, product_ids: Iterable, apps=global_apps) -> int:
+    """Make the catalog entries of these products match their listed revisions (inside the caller's transaction).
+
+    Returns how many of them are listed. Safe to repeat: the entries are replaced, never duplicated.
+    """
+    Revision = apps.get_model("products", "Revision")
+    CatalogEntry = apps.get_model("storefront", "CatalogEntry")
+    CatalogTerm = apps.get_model("storefront", "CatalogTerm")
+    product_ids = list(product_ids)
+    if not product_ids:
+        return 0
+    old = list(CatalogEntry.objects.filter(product_id__in=product_ids).values_list("id", flat=True))
+    if old:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.executemany(f"DELETE FROM {search.FTS_TABLE} WHERE rowid = %s", [[i] for i in old])
+        CatalogTerm.objects.filter(entry_id__in=old).delete()
+        CatalogEntry.objects.filter(id__in=old).delete()
+    listed = list(
+        Revision.objects.filter(product_id__in=product_ids, status="listed")
+        .select_related("product__organization", "category")
+        .prefetch_related("deliveries__region", "pictures")
+    )
+    entries, texts = [], []
+    for revision in listed:
+        pictures = sorted(revision.pictures.all(), key=lambda p: (p.position, p.id))
+        regions = [
+            d.region.code for d in sorted(revision.deliveries.all(), key=lambda d: (d.region.position, d.region.code))
+        ]
+        category = revision.category
+        entries.append(
+            CatalogEntry(
+                product_id=revision.product_id,
+                revision_id=revision.pk,
+                name=revision.name,
+                summary=revision.summary,
+                version=revision.version,
+                tags=list(revision.tags or []),
+                software=list(revision.software or []),
+                provider_name=revision.product.organization.name,
+                category_id=category.pk,
+                top_category_id=category.parent_id or category.pk,
+                billing_mode=revision.billing_mode,
+                price_yearly=revision.price_yearly,
+                price_monthly=revision.price_monthly,
+                price_hourly=revision.price_hourly,
+                price_sort=monthly_price(
+                    billing_mode=revision.billing_mode,
+                    price_monthly=revision.price_monthly,
+                    price_yearly=revision.price_yearly,
+                    price_hourly=revision.price_hourly,
+                ),
+                currency=revision.currency,
+                regions=regions,
+                picture_id=pictures[0].pk if pictures else None,
+                listed_at=revision.decided_at or timezone.now(),
+            )
+        )
+        texts.append(html.unescape(strip_tags(revision.details_html or "")))
+    CatalogEntry.objects.bulk_create(entries)
+    terms = []
+    for entry in entries:
+        values = {("region", code) for code in entry.regions}
+        values |= {("tag", _fold(tag)) for tag in entry.tags if _fold(tag)}
+        values |= {("software", _fold(name)) for name in entry.software if _fold(name)}
+        terms += [CatalogTerm(entry_id=entry.pk, kind=kind, value=value) for kind, value in sorted(values)]
+    CatalogTerm.objects.bulk_create(terms)
+    for entry, details_text in zip(entries, texts, strict=True):
+        columns = search.entry_columns(
+            name=entry.name,
+            summary=entry.summary,
+            tags=entry.tags,
+            software=entry.software,
+            provider_name=entry.provider_name,
+            details_text=details_text,
+        )
+        search.index_write(entry.pk, columns)
+    return len(entries)
+
+
+def catalog_rebuild(*, batch_size: int = REBUILD_BATCH, apps=global_apps) -> dict:
+    """Rebuild the whole catalog and its index from the listed revisions, one transaction per batch.
+
+    Idempotent; entries of products no longer listed are removed. Returns {"listed": n, "removed": m}.
+    """
+    Revision = apps.get_model("products", "Revision")
+    CatalogEntry = apps.get_model("storefront", "CatalogEntry")
+    product_ids = sorted(set(Revision.objects.filter(status="listed").values_list("product_id", flat=True)), key=str)
+    stale = set(CatalogEntry.objects.values_list("product_id", flat=True)) - set(product_ids)
+    listed = 0
+    for start in range(0, len(product_ids), batch_size):
+        with transaction.atomic():
+            listed += catalog_sync(product_ids=product_ids[start : start + batch_size], apps=apps)
+    stale = sorted(stale, key=str)
+    for start in range(0, len(stale), batch_size):
+        with transaction.atomic():
+            catalog_sync(product_ids=stale[start : start + batch_size], apps=apps)
+    if not product_ids:
+        with transaction.atomic():
+            search.index_clear()
+    return {"listed": listed, "removed": len(stale)}
