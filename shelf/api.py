@@ -305,6 +305,7 @@ def _mount_routers() -> None:
     from shelf.products.api import router as products_router
     from shelf.reviews.api import router as reviews_router
     from shelf.scanning.api import router as scanning_router
+    from shelf.storefront.api import router as storefront_router
     from shelf.webhooks.api import router as webhooks_router
 
     api.add_router("/", accounts_router)
@@ -315,6 +316,7 @@ def _mount_routers() -> None:
     api.add_router("/", scanning_router)
     api.add_router("/", webhooks_router)
     api.add_router("/", reviews_router)
+    api.add_router("/", storefront_router)
 
 
 _mount_routers()

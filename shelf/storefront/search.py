@@ -183,5 +183,5 @@ def match(terms: list[Term]) -> Match:
         join_params=[expression],
         where="e.search @@ query",
         where_params=[],
-        score="ts_rank(e.search, query)",
+        score="ts_rank(e.search, query)::float8",  # float8: the cursor carries the exact value back
     )

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
+from django.db.models import Prefetch
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from shelf.catalog.models import Category, Region
 from shelf.errors import RuleViolations, Violation
-from shelf.products.models import Document, Picture, Revision
+from shelf.products.models import Delivery, Document, Picture, Revision
 from shelf.storefront import search
 from shelf.storefront.models import CatalogEntry
 
@@ -76,19 +77,21 @@ def _encode_cursor(sort: str, key, entry_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: str):
-    """(key, id) from a cursor of this sort; None when it is not one (tampered, or from another sort)."""
+def _decode_cursor(cursor: str, sort: str, sort_key: str):
+    """(key, id) from a cursor of this sort; None when it is not one (tampered, or from another sort).
+
+    `sort_key` is the order actually used: relevance without words is newest first."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(data, dict) or data.get("s") != sort or type(data.get("i")) is not int:
             return None
         key = data.get("k")
-        if sort == "newest":
+        if sort_key == "newest":
             key = parse_datetime(key) if isinstance(key, str) else None
             if key is None or key.tzinfo is None:
                 return None
             key = connection.ops.adapt_datetimefield_value(key)
-        elif sort in ("price_asc", "price_desc"):
+        elif sort_key in ("price_asc", "price_desc"):
             key = Decimal(key) if isinstance(key, str) else None
             if key is None or not key.is_finite():
                 return None
@@ -163,7 +166,7 @@ def catalog_search(
         sort_key = sort
     after = None
     if cursor and not violations:
-        after = _decode_cursor(cursor, sort)
+        after = _decode_cursor(cursor, sort, sort_key)
         if after is None:
             violations.append(
                 Violation("cursor", "invalid", _("This cursor is not one this search gave; start from the first page."))
@@ -307,7 +310,7 @@ def catalog_product(*, product_id) -> Revision | None:
     return (
         Revision.objects.filter(product_id=product_id, status=Revision.Status.LISTED)
         .select_related("product__organization", "category__parent", "agreement", "document")
-        .prefetch_related("pictures", "deliveries__region")
+        .prefetch_related("pictures", Prefetch("deliveries", queryset=Delivery.objects.select_related("region")))
         .first()
     )
 
