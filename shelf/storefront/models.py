@@ -29,6 +29,9 @@ class CatalogEntry(models.Model):
     price_sort = models.DecimalField(max_digits=16, decimal_places=2)
     currency = models.CharField(max_length=3, default="CNY")
     regions = models.JSONField(default=list, blank=True, help_text=_("Codes of the regions it is delivered to."))
+    # The same codes sorted and joined by spaces: facets group by it (a handful of distinct sets) and count each
+    # region in Python, instead of joining every entry's region rows.
+    region_key = models.CharField(max_length=500, blank=True, default="")
     picture_id = models.BigIntegerField(null=True, blank=True, help_text=_("The first picture, for the list card."))
     listed_at = models.DateTimeField()
 
@@ -41,6 +44,7 @@ class CatalogEntry(models.Model):
             models.Index(fields=["category", "listed_at", "id"], name="storefront_category"),
             models.Index(fields=["top_category", "listed_at", "id"], name="storefront_top_category"),
             models.Index(fields=["billing_mode", "listed_at", "id"], name="storefront_billing"),
+            models.Index(fields=["category", "billing_mode", "region_key"], name="storefront_facets"),
         ]
 
     def __str__(self) -> str:

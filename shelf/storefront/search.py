@@ -1,9 +1,9 @@
 """The catalog's full-text index: one tokenizer in Python, two database back ends that see the same tokens.
 
 Why this shape (docs/adr/0006-catalog-search-cjk-bigrams.md): Chinese has no spaces, so runs of CJK
-characters become overlapping bigrams ("云服务器" → 云服 服务 务器, plus the run's last character alone, so a
-one-character query finds every occurrence by prefix). Other words are case-folded, stripped of accents and
-matched by prefix. Every token that is not plain ASCII letters or digits is spelled in ASCII ("0" + its UTF-8
+characters become overlapping bigrams ("云服务器" → 云服 服务 务器) and, for one-character queries, each
+character alone. Other words are case-folded, stripped of accents and matched by prefix (from two
+characters on: a one-letter prefix would merge a large part of the index for nothing). Every token that is not plain ASCII letters or digits is spelled in ASCII ("0" + its UTF-8
 bytes as letters), so SQLite's FTS5 `unicode61` tokenizer and PostgreSQL's `simple` parser each see exactly
 one token per Python token, whatever their Unicode tables: both databases find the same rows.
 
@@ -88,7 +88,7 @@ def document_tokens(text: str) -> list[str]:
     for kind, run in _runs(text):
         if kind == "cjk":
             tokens += [_spell(run[i : i + 2]) for i in range(len(run) - 1)]
-            tokens.append(_spell(run[-1]))  # the last character alone: a one-character query finds it too
+            tokens += [_spell(char) for char in run]  # each character alone, for one-character queries
         else:
             tokens.append(_spell(run))
         if len(tokens) >= MAX_DOCUMENT_TOKENS:
@@ -105,13 +105,14 @@ class Term:
 
 
 def query_terms(q: str) -> list[Term]:
-    """The terms a query asks for: bigrams of its CJK runs exactly, a lone CJK character and words by prefix."""
+    """The terms a query asks for: the bigrams of its CJK runs (a lone CJK character itself), exactly; words
+    by prefix, except one-letter or one-digit words, which match only themselves."""
     terms: list[Term] = []
     for kind, run in _runs(q):
         if kind == "cjk" and len(run) > 1:
             terms += [Term(_spell(run[i : i + 2]), prefix=False) for i in range(len(run) - 1)]
         else:
-            terms.append(Term(_spell(run), prefix=True))
+            terms.append(Term(_spell(run), prefix=kind != "cjk" and len(run) > 1))
     unique = list(dict.fromkeys(terms))
     return unique[:MAX_QUERY_TERMS]
 
@@ -159,12 +160,14 @@ def index_clear() -> None:
 
 @dataclass(frozen=True)
 class Match:
-    """SQL pieces that restrict `storefront_catalogentry e` to the query's matches and score them (higher = better)."""
+    """SQL pieces over `storefront_catalogentry e`: `where` keeps the query's matches (nothing ranked);
+    `joins` + `score` rank them too (higher = better), for the relevance order only."""
 
-    joins: str
-    join_params: list
     where: str
     where_params: list
+    joins: str
+    join_params: list
+    join_where: str  # what keeps only matches when ranking (the SQLite join does it by itself)
     score: str
 
 
@@ -172,16 +175,24 @@ def match(terms: list[Term]) -> Match:
     if _is_sqlite():
         expression = " AND ".join(f'"{t.token}"' + ("*" if t.prefix else "") for t in terms)
         weights = ", ".join(str(w) for w in FTS5_WEIGHTS)
-        joins = (
-            f"JOIN (SELECT rowid AS entry_id, -bm25({FTS_TABLE}, {weights}) AS score FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH %s) m ON m.entry_id = e.id"
+        return Match(
+            where=f"e.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            where_params=[expression],
+            joins=(
+                f"JOIN (SELECT rowid AS entry_id, -bm25({FTS_TABLE}, {weights}) AS score FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s) m ON m.entry_id = e.id"
+            ),
+            join_params=[expression],
+            join_where="",
+            score="m.score",
         )
-        return Match(joins=joins, join_params=[expression], where="", where_params=[], score="m.score")
     expression = " & ".join(t.token + (":*" if t.prefix else "") for t in terms)
     return Match(
+        where="e.search @@ to_tsquery('simple', %s)",
+        where_params=[expression],
         joins="CROSS JOIN to_tsquery('simple', %s) AS query",
         join_params=[expression],
-        where="e.search @@ query",
-        where_params=[],
-        score="ts_rank(e.search, query)::float8",  # float8: the cursor carries the exact value back
+        join_where="e.search @@ query",
+        # float8: the cursor carries the exact value back
+        score="ts_rank(e.search, query)::float8",
     )

@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from django.db import connection
 from django.db.models import Prefetch
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from shelf.catalog.models import Category, Region
@@ -51,10 +50,6 @@ class CatalogPage:
     count: int  # at most COUNT_CAP; count_capped says there are more
     count_capped: bool
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)  # "category", "billing_mode", "region"
-
-
-def _bilingual(name_zh: str, name_en: str) -> str:
-    return name_zh if (get_language() or "").startswith("zh") else name_en
 
 
 def _price(name: str, value, violations: list[Violation]) -> Decimal | None:
@@ -148,22 +143,20 @@ def catalog_search(
         violations.append(
             Violation("limit", "invalid", _("Ask for 1 to %(max)d products per page.") % {"max": LIMIT_MAX})
         )
+    reference = _reference()
     chosen_category = None
     if category and not any(v.field == "category" for v in violations):
-        chosen_category = Category.objects.filter(slug=category, is_active=True).first()
-        if chosen_category is None:
+        chosen_category = reference.category_by_slug.get(category)
+        if chosen_category is None or not chosen_category.is_active:
             violations.append(
                 Violation("category", "unknown", _("There is no category “%(slug)s”.") % {"slug": category})
             )
-    if region and "\x00" not in region and not Region.objects.filter(code=region, is_active=True).exists():
-        violations.append(Violation("region", "unknown", _("There is no region “%(code)s”.") % {"code": region}))
-    elif region and "\x00" in region:
+    if region and "\x00" in region:
         violations.append(Violation("region", "nul_character", _("Text cannot contain NUL (\\x00) characters.")))
+    elif region and not getattr(reference.regions.get(region), "is_active", False):
+        violations.append(Violation("region", "unknown", _("There is no region “%(code)s”.") % {"code": region}))
     terms = search.query_terms(q) if not violations else []
-    if sort == "relevance" and not terms:
-        sort_key = "newest"
-    else:
-        sort_key = sort
+    sort_key = "newest" if sort == "relevance" and not terms else sort
     after = None
     if cursor and not violations:
         after = _decode_cursor(cursor, sort, sort_key)
@@ -177,16 +170,9 @@ def catalog_search(
         # Only punctuation: nothing to search for, so nothing matches (rather than everything).
         return CatalogPage(items=[], next_cursor=None, count=0, count_capped=False, facets=_empty_facets())
 
-    joins, where, params = [], ["1 = 1"], []
-    score = "0.0"
-    if terms:
-        found = search.match(terms)
-        joins.append(found.joins)
-        params += found.join_params
-        if found.where:
-            where.append(found.where)
-            params += found.where_params
-        score = found.score
+    # The filters other than the words; the words' own condition depends on whether the page is ranked.
+    where, params = [], []
+    found = search.match(terms) if terms else None
     if chosen_category is not None:
         where.append("e.top_category_id = %s" if chosen_category.parent_id is None else "e.category_id = %s")
         params.append(chosen_category.pk)
@@ -205,46 +191,11 @@ def catalog_search(
     if high is not None:
         where.append("e.price_sort <= %s")
         params.append(high)
-    base_from = "storefront_catalogentry e " + " ".join(joins)
-    base_where = " AND ".join(where)
 
-    key_sql, direction = {
-        "newest": ("e.listed_at", "DESC"),
-        "price_asc": ("e.price_sort", "ASC"),
-        "price_desc": ("e.price_sort", "DESC"),
-        "relevance": (score, "DESC"),
-    }[sort_key]
-    page_where, page_params = base_where, list(params)
-    if after is not None:
-        page_where += f" AND ({key_sql}, e.id) {'<' if direction == 'DESC' else '>'} (%s, %s)"
-        page_params += [after[0], after[1]]
-    sql = (
-        f"SELECT e.id, {score} AS score FROM {base_from} WHERE {page_where} "
-        f"ORDER BY {key_sql} {direction}, e.id {direction} LIMIT %s"
-    )
-    with connection.cursor() as db:
-        db.execute(sql, [*page_params, limit + 1])
-        rows = db.fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    scores = {row[0]: float(row[1]) for row in rows}
-    loaded = CatalogEntry.objects.select_related("category", "top_category").in_bulk(list(scores))
-    items = []
-    for entry_id in scores:
-        entry = loaded[entry_id]
-        entry.score = scores[entry_id]
-        items.append(entry)
-    next_cursor = None
-    if more and items:
-        last = items[-1]
-        key = {
-            "newest": lambda: last.listed_at.isoformat(),
-            "price_asc": lambda: str(last.price_sort),
-            "price_desc": lambda: str(last.price_sort),
-            "relevance": lambda: last.score,
-        }[sort_key]()
-        next_cursor = _encode_cursor(sort, key, last.pk)
-    facets, total = _facets(base_from, base_where, params)
+    items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
+    if found is not None:
+        where, params = [found.where, *where], [*found.where_params, *params]
+    facets, total = _facets(reference, where, params)
     return CatalogPage(
         items=items,
         next_cursor=next_cursor,
@@ -254,50 +205,131 @@ def catalog_search(
     )
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """The category tree and the regions (a few dozen rows), read once per search in one query."""
+
+    categories: dict[int, Category]
+    category_by_slug: dict[str, Category]
+    regions: dict[str, Region]
+
+
+def _reference() -> _Reference:
+    sql = (
+        "SELECT 'c', id, slug, name_zh, name_en, parent_id, position, is_active FROM catalog_category "
+        "UNION ALL SELECT 'r', id, code, name_zh, name_en, NULL, position, is_active FROM catalog_region"
+    )
+    with connection.cursor() as db:
+        db.execute(sql)
+        rows = db.fetchall()
+    categories, regions = {}, {}
+    for kind, pk, key, name_zh, name_en, parent_id, position, is_active in rows:
+        common = {"pk": pk, "name_zh": name_zh, "name_en": name_en, "position": position, "is_active": bool(is_active)}
+        if kind == "c":
+            categories[pk] = Category(slug=key, parent_id=parent_id, **common)
+        else:
+            regions[key] = Region(code=key, **common)
+    for category in categories.values():
+        if category.parent_id in categories:
+            category.parent = categories[category.parent_id]
+    return _Reference(categories, {c.slug: c for c in categories.values()}, regions)
+
+
+ENTRY_COLUMNS = [f.column for f in CatalogEntry._meta.concrete_fields]
+
+
+def _page(reference, found, where, params, sort, sort_key, after, limit) -> tuple[list[CatalogEntry], str | None]:
+    """One page of entries in the chosen order, after the cursor's (key, id): keyset, never OFFSET."""
+    ranked = sort_key == "relevance"
+    joins, join_params, score = (found.joins, found.join_params, found.score) if ranked else ("", [], "0.0")
+    key_sql, direction = {
+        "newest": ("e.listed_at", "DESC"),
+        "price_asc": ("e.price_sort", "ASC"),
+        "price_desc": ("e.price_sort", "DESC"),
+        "relevance": (score, "DESC"),
+    }[sort_key]
+    # Ranked: the join finds and scores the matches; otherwise the index only filters.
+    page_where, page_params = list(where), list(params)
+    if ranked and found.join_where:
+        page_where.insert(0, found.join_where)
+    elif found is not None and not ranked:
+        page_where.insert(0, found.where)
+        page_params = [*found.where_params, *page_params]
+    if after is not None:
+        page_where.append(f"({key_sql}, e.id) {'<' if direction == 'DESC' else '>'} (%s, %s)")
+        page_params += [after[0], after[1]]
+    columns = ", ".join(f"e.{column}" for column in ENTRY_COLUMNS)
+    sql = (
+        f"SELECT {columns}, {score} AS score FROM storefront_catalogentry e {joins} "
+        f"WHERE {' AND '.join(page_where) or '1 = 1'} "
+        f"ORDER BY {key_sql} {direction}, e.id {direction} LIMIT %s"
+    )
+    items = list(CatalogEntry.objects.raw(sql, [*join_params, *page_params, limit + 1]))
+    more = len(items) > limit
+    items = items[:limit]
+    for entry in items:
+        entry.score = float(entry.score)
+        entry.category = reference.categories[entry.category_id]
+        entry.top_category = reference.categories[entry.top_category_id]
+    if not (more and items):
+        return items, None
+    last = items[-1]
+    key = {
+        "newest": lambda: last.listed_at.isoformat(),
+        "price_asc": lambda: str(last.price_sort),
+        "price_desc": lambda: str(last.price_sort),
+        "relevance": lambda: last.score,
+    }[sort_key]()
+    return items, _encode_cursor(sort, key, last.pk)
+
+
 def _empty_facets() -> dict[str, list[FacetCount]]:
     return {"category": [], "billing_mode": [], "region": []}
 
 
-def _facets(base_from: str, base_where: str, params: list) -> tuple[dict[str, list[FacetCount]], int]:
-    """Counts per category (leaf and top level), billing mode and region under the same filters, in one query."""
+def _facets(reference: _Reference, where: list[str], params: list) -> tuple[dict[str, list[FacetCount]], int]:
+    """Counts per category (top level and leaf), billing mode and region under the same filters.
+
+    One GROUP BY over the matches, by (leaf, billing mode, region set): a few hundred groups at most, which
+    Python adds up per top level and per region (a product delivered to two regions counts in both).
+    """
     sql = (
-        f"WITH m AS MATERIALIZED (SELECT e.id, e.category_id, e.top_category_id, e.billing_mode FROM {base_from} "
-        f"WHERE {base_where}) "
-        "SELECT 'category', c.slug, c.name_zh, c.name_en, p.slug, c.position, n FROM "
-        "(SELECT category_id AS k, COUNT(*) AS n FROM m GROUP BY category_id) g "
-        "JOIN catalog_category c ON c.id = g.k LEFT JOIN catalog_category p ON p.id = c.parent_id "
-        "UNION ALL SELECT 'top', c.slug, c.name_zh, c.name_en, NULL, c.position, n FROM "
-        "(SELECT top_category_id AS k, COUNT(*) AS n FROM m GROUP BY top_category_id) g "
-        "JOIN catalog_category c ON c.id = g.k "
-        "UNION ALL SELECT 'billing_mode', billing_mode, NULL, NULL, NULL, 0, COUNT(*) FROM m GROUP BY billing_mode "
-        "UNION ALL SELECT 'region', r.code, r.name_zh, r.name_en, NULL, r.position, n FROM "
-        "(SELECT t.value AS k, COUNT(*) AS n FROM m JOIN storefront_catalogterm t "
-        "ON t.entry_id = m.id AND t.kind = 'region' GROUP BY t.value) g JOIN catalog_region r ON r.code = g.k"
+        "SELECT e.category_id, e.billing_mode, e.region_key, COUNT(*) FROM storefront_catalogentry e "
+        f"WHERE {' AND '.join(where) or '1 = 1'} GROUP BY e.category_id, e.billing_mode, e.region_key"
     )
     with connection.cursor() as db:
         db.execute(sql, params)
         rows = db.fetchall()
+    leaves, tops, modes, regions, total = {}, {}, {}, {}, 0
+    for category_id, mode, region_key, count in rows:
+        total += count
+        leaf = reference.categories[category_id]
+        leaves[leaf.pk] = leaves.get(leaf.pk, 0) + count
+        top_id = leaf.parent_id or leaf.pk
+        tops[top_id] = tops.get(top_id, 0) + count
+        modes[mode] = modes.get(mode, 0) + count
+        for code in region_key.split():
+            regions[code] = regions.get(code, 0) + count
     facets = _empty_facets()
-    tops, leaves, total = [], [], 0
-    modes = dict(Revision.BillingMode.choices)
-    for kind, value, name_zh, name_en, parent, position, count in rows:
-        if kind == "top":
-            total += count
-            tops.append((position, value, FacetCount(value, _bilingual(name_zh, name_en), count)))
-        elif kind == "category":
-            leaves.append((position, value, FacetCount(value, _bilingual(name_zh, name_en), count, parent)))
-        elif kind == "billing_mode":
-            facets["billing_mode"].append(FacetCount(value, str(modes.get(value, value)), count))
-        else:
-            facets["region"].append((position, value, FacetCount(value, _bilingual(name_zh, name_en), count)))
-    # Each top level, then its leaves, in the tree's own order.
-    for _position, top_slug, top in sorted(tops, key=lambda t: (t[0], t[1])):
-        facets["category"].append(top)
+
+    def order(category: Category):
+        return (category.position, category.slug)
+
+    for top in sorted((reference.categories[pk] for pk in tops), key=order):
+        facets["category"].append(FacetCount(top.slug, top.display_name, tops[top.pk]))
+        children = [reference.categories[pk] for pk in leaves if reference.categories[pk].parent_id == top.pk]
         facets["category"] += [
-            leaf for _p, _s, leaf in sorted(leaves, key=lambda t: (t[0], t[1])) if leaf.parent == top_slug
+            FacetCount(leaf.slug, leaf.display_name, leaves[leaf.pk], top.slug) for leaf in sorted(children, key=order)
         ]
-    facets["billing_mode"].sort(key=lambda f: BILLING_MODES.index(f.value) if f.value in BILLING_MODES else 9)
-    facets["region"] = [f for _p, _c, f in sorted(facets["region"], key=lambda t: (t[0], t[1]))]
+    labels = dict(Revision.BillingMode.choices)
+    facets["billing_mode"] = [
+        FacetCount(mode, str(labels.get(mode, mode)), modes[mode])
+        for mode in sorted(modes, key=lambda m: (BILLING_MODES.index(m) if m in BILLING_MODES else 9, m))
+    ]
+    known = sorted(
+        (reference.regions[code] for code in regions if code in reference.regions), key=lambda r: (r.position, r.code)
+    )
+    facets["region"] = [FacetCount(r.code, r.display_name, regions[r.code]) for r in known]
     return facets, total
 
 

@@ -30,6 +30,10 @@ def monthly_price(*, billing_mode: str, price_monthly, price_yearly, price_hourl
     return (Decimal(price_yearly or 0) / 12).quantize(Decimal("0.01"))
 
 
+def region_key(codes) -> str:
+    return " ".join(sorted(set(codes)))
+
+
 def _fold(value: str) -> str:
     return " ".join((value or "").casefold().split())[:200]
 
@@ -88,6 +92,7 @@ def catalog_sync(*, product_ids: Iterable, apps=global_apps) -> int:
                 ),
                 currency=revision.currency,
                 regions=regions,
+                region_key=region_key(regions),
                 picture_id=pictures[0].pk if pictures else None,
                 listed_at=revision.decided_at or timezone.now(),
             )

@@ -30,17 +30,19 @@ def violation_fields(**kwargs) -> list[tuple[str, str]]:
 
 def test_tokens_are_bigrams_of_cjk_runs_and_folded_words():
     spelled = search._spell
-    assert search.document_tokens("云服务器 LAMP") == [
-        spelled("云服"),
-        spelled("服务"),
-        spelled("务器"),
-        spelled("器"),
-        "lamp",
-    ]
+    pairs, chars = [spelled(p) for p in ("云服", "服务", "务器")], [spelled(c) for c in "云服务器"]
+    assert search.document_tokens("云服务器 LAMP") == [*pairs, *chars, "lamp"]
     assert search.document_tokens("Ｃａｆé8.2") == ["cafe", "8", "2"]
     assert all(t.isascii() and t.isalnum() for t in search.document_tokens("镜像 Ünïcode ελληνικά"))
-    terms = search.query_terms("建站 Deb 建")
-    assert terms == [search.Term(spelled("建站"), False), search.Term("deb", True), search.Term(spelled("建"), True)]
+    terms = search.query_terms("建站 Deb 建 x 7 42")
+    assert terms == [
+        search.Term(spelled("建站"), False),
+        search.Term("deb", True),
+        search.Term(spelled("建"), False),
+        search.Term("x", False),  # one letter or digit: only itself, not every word it begins
+        search.Term("7", False),
+        search.Term("42", True),
+    ]
 
 
 def test_two_character_chinese_words_in_every_field(make_listed):
@@ -69,6 +71,7 @@ def test_english_by_prefix_case_insensitive_and_every_word(make_listed, bob):
     assert found(q="database gitea") == set()
     assert found(q="bob") == {"Gitea"}  # the provider's organisation name, "Bob Cloud"
     assert found(q="16") == {"PostgreSQL 16"}
+    assert found(q="g") == set() and found(q="8") == {"MySQL 8"}  # one letter or digit: that word only
     assert found(q="...") == set()  # nothing to search for matches nothing
     assert found(q="") == {"PostgreSQL 16", "MySQL 8", "Gitea"}
 

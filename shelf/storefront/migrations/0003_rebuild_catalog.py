@@ -1,12 +1,6 @@
-"""Products listed before the storefront existed get their catalog entries (the same rebuild as `catalog_reindex`)."""
+"""Formerly the first catalog rebuild; it now runs in 0005, after the columns it fills exist (see there)."""
 
 from django.db import migrations
-
-
-def rebuild(apps, schema_editor):
-    from shelf.storefront.services import catalog_rebuild
-
-    catalog_rebuild(apps=apps)
 
 
 class Migration(migrations.Migration):
@@ -16,4 +10,4 @@ class Migration(migrations.Migration):
         ("accounts", "__first__"),
     ]
 
-    operations = [migrations.RunPython(rebuild, migrations.RunPython.noop)]
+    operations = []
