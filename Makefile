@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # System tools Shelf drives: qemu-img (image validation), ClamAV (malware pass, with signatures you provide),
-# mkfs/partitioning tools and db5.3-util (test images), chromium (browser tests).
-APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium
+# mkfs/partitioning tools and db5.3-util (test images), chromium and a Chinese font (browser tests, screenshots).
+APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium fonts-wqy-microhei
 APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium
 # Only `make bench` needs these: wrk, the load generator of the catalog benchmark.
 BENCH_APT_PACKAGES := wrk

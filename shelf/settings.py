@@ -151,7 +151,7 @@ SHELF_CLIENT_IP_HEADER = os.environ.get("SHELF_CLIENT_IP_HEADER", "")
 SHELF_LOGIN_WINDOW_SECONDS = int(os.environ.get("SHELF_LOGIN_WINDOW_SECONDS", "900"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "console:home"
-LOGOUT_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "storefront:home"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -31,10 +31,18 @@ NAVIGATION = {
 }
 
 
+# Where the storefront's header sends a signed-in provider or operator back to (buyers shop on the storefront itself;
+# their orders and instances join the header once those pages exist).
+CONSOLE_LINKS = {
+    "provider": (_("Provider console"), "console:provider_home"),
+    "operator": (_("Operator console"), "console:operator_home"),
+}
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "console_link": None}
     current = request.path
     items = []
     for label, name in NAVIGATION.get(user.kind, []):
@@ -42,4 +50,9 @@ def navigation(request):
         items.append(
             {"label": label, "url": url, "active": current == url or (current.startswith(url) and url.count("/") > 2)}
         )
-    return {"nav_items": items, "unread_notifications": unread_count(user=user)}
+    link = CONSOLE_LINKS.get(user.kind)
+    return {
+        "nav_items": items,
+        "console_link": {"label": link[0], "url": reverse(link[1])} if link else None,
+        "unread_notifications": unread_count(user=user),
+    }

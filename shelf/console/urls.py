@@ -5,7 +5,7 @@ from shelf.console import views
 app_name = "console"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("console/", views.home, name="home"),
     path("provider/", views.provider_home, name="provider_home"),
     path("provider/agreements/", views.provider_agreements, name="provider_agreements"),
     path("provider/agreements/new/", views.provider_agreement_new, name="provider_agreement_new"),

@@ -1,6 +1,7 @@
 """Thin web views for the console shell: each parses, calls one service or selector, and renders."""
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,13 +23,19 @@ from shelf.catalog.selectors import (
 from shelf.catalog.services import agreement_create, agreement_update, category_save, region_save
 from shelf.forms import ServiceError, add_error
 
-HOME_BY_KIND = {"provider": "console:provider_home", "operator": "console:operator_home", "buyer": "console:buyer_home"}
+# Where signing in (and `/console/`) takes each role: providers and operators to their console, buyers to the
+# storefront, where they shop. The storefront at `/` is everyone's front page.
+HOME_BY_KIND = {
+    "provider": "console:provider_home",
+    "operator": "console:operator_home",
+    "buyer": "storefront:home",
+}
 
 
 def home(request):
-    if request.user.is_authenticated and request.user.kind in HOME_BY_KIND:
-        return redirect(HOME_BY_KIND[request.user.kind])
-    return render(request, "console/landing.html")
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return redirect(HOME_BY_KIND.get(request.user.kind, "storefront:home"))
 
 
 def _save_form(request, form, save, success_url, template, context):

@@ -1,4 +1,4 @@
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
@@ -6,6 +6,7 @@ from shelf.accounts.selectors import organization_for_write
 from shelf.audit.models import AuditEvent
 from shelf.errors import raise_if
 from shelf.products import rules
+from shelf.products.downloads import document_response, picture_response
 from shelf.products.models import Picture, Product, Revision
 from shelf.products.schemas import (
     AuditOut,
@@ -31,7 +32,6 @@ from shelf.products.services import (
     product_submit,
     product_withdraw,
 )
-from shelf.storage import get_storage
 from shelf.uploads import uploaded_file
 
 # Uploads read the file themselves (shelf.uploads, with its limits), so ninja cannot describe the body.
@@ -111,7 +111,7 @@ def picture_upload(request, product_id):
 def picture_download(request, product_id, picture_id: int):
     product = get_object_or_404(products_viewable(request.user), pk=product_id)
     picture = get_object_or_404(Picture.objects.filter(revision__product=product), pk=picture_id)
-    return FileResponse(get_storage().open(picture.storage_key), content_type=picture.content_type)
+    return picture_response(picture)
 
 
 @router.delete("/products/{uuid:product_id}/pictures/{int:picture_id}", response={204: None})
@@ -137,12 +137,7 @@ def document_download(request, product_id, revision: int | None = None):
     document = chosen.document_or_none if chosen else None
     if document is None:
         raise Http404
-    return FileResponse(
-        get_storage().open(document.storage_key),
-        as_attachment=True,
-        filename=document.filename,
-        content_type=document.content_type,
-    )
+    return document_response(document)
 
 
 @router.delete("/products/{uuid:product_id}/document", response={204: None})

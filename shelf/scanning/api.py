@@ -1,8 +1,9 @@
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
 from shelf.images.selectors import images_for
+from shelf.scanning.downloads import sbom_response
 from shelf.scanning.models import Scan
 from shelf.scanning.schemas import ScanOut, ScanReportOut
 from shelf.scanning.selectors import latest_scan, scans_for
@@ -83,6 +84,4 @@ def scan_report(request, scan_id):
 def scan_sbom(request, scan_id):
     """The image's software bill of materials (CycloneDX JSON)."""
     scan = get_object_or_404(scans_for(request.user), pk=scan_id, status=Scan.Status.DONE)
-    response = JsonResponse((scan.stats or {}).get("sbom") or {}, json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="sbom-{scan.image_id}.cdx.json"'
-    return response
+    return sbom_response(scan)

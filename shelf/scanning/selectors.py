@@ -1,6 +1,6 @@
 """Reads of scans, filtered by who may see them: the image's organisation and operators."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from shelf.images.selectors import images_for
 from shelf.scanning.engine.severity import SEVERITIES
@@ -39,6 +39,22 @@ def latest_scans(*, images) -> dict:
     for scan in Scan.objects.filter(image__in=images).order_by("image_id", "-created_at"):
         latest.setdefault(scan.image_id, scan)
     return latest
+
+
+def latest_finished_scans(*, image_ids) -> dict:
+    """image id -> its most recent finished scan (verdict, OS, package inventory), for images the caller may show
+    (one query). The SBOM stored in `stats` is left unread: `latest_finished_scan` fetches it for its download."""
+    latest: dict = {}
+    scans = Scan.objects.filter(image_id__in=image_ids, status=Scan.Status.DONE).defer("stats")
+    for scan in scans.order_by("image_id", F("finished_at").desc(nulls_last=True), "-created_at"):
+        latest.setdefault(scan.image_id, scan)
+    return latest
+
+
+def latest_finished_scan(*, image_id) -> Scan | None:
+    """The most recent finished scan of an image the caller may show, whole (with its SBOM)."""
+    scans = Scan.objects.filter(image_id=image_id, status=Scan.Status.DONE)
+    return scans.order_by(F("finished_at").desc(nulls_last=True), "-created_at").first()
 
 
 def exceptions_of(*, image, in_force: bool = False) -> QuerySet[FindingException]:

@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,6 +13,7 @@ from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations
 from shelf.forms import message_error
 from shelf.images.selectors import images_for, images_owned_by
+from shelf.scanning.downloads import sbom_response
 from shelf.scanning.engine.severity import VULN_SEVERITIES
 from shelf.scanning.forms import ExceptionForm
 from shelf.scanning.models import Scan, ScanPolicy
@@ -57,9 +58,7 @@ def scan_report(request, scan_id):
 
 def scan_sbom(request, scan_id):
     scan = _visible_scan(request, scan_id)
-    response = JsonResponse((scan.stats or {}).get("sbom") or {}, json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="sbom-{scan.image_id}.cdx.json"'
-    return response
+    return sbom_response(scan)
 
 
 @require_POST

@@ -37,10 +37,12 @@ def test_each_role_reaches_only_its_console(request, web, who, allowed, forbidde
 
 
 @pytest.mark.parametrize("who,home", [("alice", "/provider/"), ("olivia", "/operator/"), ("bruce", "/buyer/")])
-def test_home_redirects_to_own_console_and_nav_shows_only_own_pages(request, web, who, home):
+def test_console_sends_each_role_home_and_nav_shows_only_own_pages(request, web, who, home):
     client = web(request.getfixturevalue(who))
-    response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == home
+    # `/` is the storefront for everyone; `/console/` (where signing in lands) sends each role to its own place.
+    assert client.get("/").status_code == 200
+    response = client.get("/console/")
+    assert response.status_code == 302 and response["Location"] == ("/" if who == "bruce" else home)
     page = client.get(home).content.decode()
     for other in {"/provider/", "/operator/", "/buyer/"} - {home}:
         assert f'href="{other}"' not in page

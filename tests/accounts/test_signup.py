@@ -4,9 +4,9 @@ from shelf.audit.models import AuditEvent
 GOOD = {"username": "carol", "email": "carol@example.com", "password": "a-Long-enough-pass-42"}
 
 
-def test_buyer_signs_up_and_lands_in_buyer_area(client, db):
+def test_buyer_signs_up_and_lands_on_the_storefront(client, db):
     response = client.post("/accounts/signup/", GOOD, follow=True)
-    assert response.redirect_chain[-1][0] == "/buyer/"
+    assert response.redirect_chain[-1][0] == "/"
     user = User.objects.get(username="carol")
     assert user.kind == "buyer" and not user.organizations.exists()
 

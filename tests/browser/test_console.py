@@ -20,7 +20,7 @@ def log_in(page, base_url: str, username: str) -> None:
         ("alice", "Provider console", "/provider/"),
         ("bob", "Provider console", "/provider/"),
         ("olivia", "Operator console", "/operator/"),
-        ("bruce", "Buyer area", "/buyer/"),
+        ("bruce", "Server images, ready to launch", "/"),
     ],
 )
 def test_demo_users_land_in_their_console(live_server, page, username, heading, path):

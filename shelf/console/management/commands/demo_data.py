@@ -6,12 +6,16 @@ from django.db import transaction
 
 from shelf.accounts.models import User
 from shelf.accounts.services import buyer_signup, operator_create, provider_signup
+from shelf.console.demo.product import ensure_demo_product
 
 DEMO_PASSWORD = "shelf-demo"  # noqa: S105 - documented demo credential, refused in production
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (alice and bob in two provider organisations, operator olivia, buyer bruce)."
+    help = (
+        "Create the demo users (alice and bob in two provider organisations, operator olivia, buyer bruce) and "
+        "alice's listed demo product on a real, scanned image."
+    )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -22,6 +26,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), olivia (operator), bruce (buyer)."
         )
+        # Outside the transaction above: the image services hand work to each other on commit (validation, then the
+        # scan), and the product steps each commit like the console's requests do.
+        revision, created = ensure_demo_product(
+            alice=User.objects.get(username="alice"), olivia=User.objects.get(username="olivia")
+        )
+        if created:
+            self.stdout.write(f"Demo product listed: {revision.name} (/products/{revision.product_id}/).")
 
     def _relax_scan_policy(self):
         """A demo machine has no vulnerability data (Shelf ships none); let scans pass without it, visibly."""

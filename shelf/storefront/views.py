@@ -1,0 +1,162 @@
+"""The public storefront: the marketplace front, the catalog list and the product page, plus the public downloads of
+a listed product (pictures, document, SBOM). Views parse, call one selector and render; only listed products exist
+here, everything else is a 404 for everyone (its organisation and operators keep their console previews).
+"""
+
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from shelf.catalog.selectors import category_tree, regions_active
+from shelf.errors import RuleViolations
+from shelf.products.downloads import document_response, picture_response
+from shelf.products.models import Revision
+from shelf.products.selectors import products_viewable, working_revision
+from shelf.scanning.downloads import sbom_response
+from shelf.scanning.selectors import latest_finished_scan
+from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
+from shelf.storefront.services import monthly_price
+from shelf.storefront.verified import verified_panel
+
+HOME_NEWEST = 8  # cards in "New on Shelf"
+PAGE_SIZE = 20
+# What the list page reads from its query string, as catalog_search names them (it validates every one).
+LIST_PARAMS = ("q", "category", "tag", "software", "billing_mode", "region", "price_min", "price_max", "sort", "cursor")
+SORT_LABELS = [
+    ("relevance", _("Best match")),
+    ("newest", _("Newest")),
+    ("price_asc", _("Price: low to high")),
+    ("price_desc", _("Price: high to low")),
+]
+
+
+def home(request):
+    return render(
+        request,
+        "storefront/home.html",
+        {"tops": category_tree(), "newest": catalog_search(sort="newest", limit=HOME_NEWEST).items},
+    )
+
+
+def _with(params: dict, **changes) -> str:
+    """The list URL for `params` with `changes` applied (None removes a filter); any change starts at page one."""
+    merged = {k: v for k, v in {**params, **changes, "cursor": changes.get("cursor")}.items() if v}
+    return reverse("storefront:products") + ("?" + urlencode(merged) if merged else "")
+
+
+def _facet_links(params: dict, name: str, facets) -> list[dict]:
+    return [
+        {
+            "value": f.value,
+            "name": f.name,
+            "count": f.count,
+            "parent": f.parent,
+            "active": params.get(name) == f.value,
+            "url": _with(params, **{name: None if params.get(name) == f.value else f.value}),
+        }
+        for f in facets
+    ]
+
+
+def product_list(request):
+    params = {name: (request.GET.get(name) or "").strip() or None for name in LIST_PARAMS}
+    context = {
+        "params": params,
+        "q": params["q"] or "",
+        "tops": category_tree(),
+        "regions": regions_active(),
+        "sorts": SORT_LABELS,
+        "BillingMode": Revision.BillingMode,
+        "clear_url": reverse("storefront:products"),
+    }
+    try:
+        page = catalog_search(**params, limit=PAGE_SIZE)
+    except RuleViolations as exc:
+        errors = {v.field: v.message for v in exc.violations}
+        return render(request, "storefront/products.html", {**context, "errors": errors}, status=422)
+    categories = _facet_links(params, "category", page.facets.get("category", []))
+    context.update(
+        page=page,
+        category_facets=[
+            (top, [leaf for leaf in categories if leaf["parent"] == top["value"]])
+            for top in categories
+            if top["parent"] is None
+        ],
+        billing_facets=_facet_links(params, "billing_mode", page.facets.get("billing_mode", [])),
+        region_facets=_facet_links(params, "region", page.facets.get("region", [])),
+        next_url=_with(params, cursor=page.next_cursor) if page.next_cursor else None,
+        first_url=_with(params) if params["cursor"] else None,
+        tag_url=_with(params, tag=None) if params["tag"] else None,
+        software_url=_with(params, software=None) if params["software"] else None,
+        filtered=any(params[name] for name in LIST_PARAMS if name not in ("sort", "cursor")),
+    )
+    context["refined"] = any(params[name] for name in LIST_PARAMS if name not in ("q", "cursor"))
+    return render(request, "storefront/products.html", context)
+
+
+def _not_listed(request, product_id):
+    """The storefront's 404 for a product that is not on sale; only readers of its console pages learn more."""
+    preview = None
+    product = products_viewable(request.user).filter(pk=product_id).first()
+    if product is not None:
+        if request.user.is_provider:
+            preview = reverse("products:preview", kwargs={"product_id": product.pk})
+        else:
+            preview = reverse("reviews:review", kwargs={"revision_id": working_revision(product).pk})
+    return render(request, "storefront/not_listed.html", {"preview": preview}, status=404)
+
+
+def product_detail(request, product_id):
+    revision = catalog_product(product_id=product_id)
+    if revision is None:
+        return _not_listed(request, product_id)
+    return render(
+        request,
+        "storefront/product.html",
+        {
+            "revision": revision,
+            "product": revision.product,
+            "verified": verified_panel(revision=revision),
+            "monthly": monthly_price(
+                billing_mode=revision.billing_mode,
+                price_monthly=revision.price_monthly,
+                price_yearly=revision.price_yearly,
+                price_hourly=revision.price_hourly,
+            ),
+            "BillingMode": Revision.BillingMode,
+        },
+    )
+
+
+def _listed(product_id) -> Revision:
+    revision = catalog_product(product_id=product_id)
+    if revision is None:
+        raise Http404
+    return revision
+
+
+def picture(request, product_id, picture_id: int):
+    picture = catalog_picture(product_id=product_id, picture_id=picture_id)
+    if picture is None:
+        raise Http404
+    return picture_response(picture)
+
+
+def document(request, product_id):
+    document = catalog_document(product_id=product_id)
+    if document is None:
+        raise Http404
+    return document_response(document)
+
+
+def sbom(request, product_id, region: str):
+    """The SBOM of the image the listed product delivers in `region`, from that image's latest finished scan."""
+    revision = _listed(product_id)
+    delivery = next((d for d in revision.deliveries.all() if d.region.code == region), None)
+    scan = latest_finished_scan(image_id=delivery.image_id) if delivery else None
+    if scan is None:
+        raise Http404
+    return sbom_response(scan)

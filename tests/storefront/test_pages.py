@@ -1,0 +1,277 @@
+"""The storefront as buyers use it, through HTTP: find a product, read its page, download what it offers.
+
+Products are listed through the real services (tests/storefront/conftest.py); the verified-by-scan panel reads a
+scan the real engine made of a real disk image.
+"""
+
+import re
+
+import pytest
+from django.test import Client
+
+from shelf.console.demo.product import demo_tree, disk_image
+from shelf.images.builders import tools_missing, write
+from shelf.scanning.models import Scan
+from shelf.scanning.services import scan_record
+from tests.conftest import web_client
+
+NAME = "LNMP Web Stack 建站镜像（Debian 12）"
+SUMMARY = "一键建站的 LNMP 镜像：Debian 12 预装 Nginx、MariaDB 与 PHP 8.2。"
+SECRET_LINE = "mysql -uroot -pHunter2Secret wordpress"
+
+
+@pytest.fixture
+def lnmp(make_listed):
+    return make_listed(
+        name=NAME,
+        summary=SUMMARY,
+        tags=["LNMP", "建站"],
+        software=["Nginx 1.22", "MariaDB 10.11", "PHP 8.2"],
+        category="website-cms",
+        price_monthly="59.00",
+        price_yearly="599.00",
+        regions=("ap-guangzhou", "ap-shanghai"),
+    )
+
+
+@pytest.fixture
+def other(make_listed, bob):
+    return make_listed(
+        organization=bob.organizations.get(),
+        name="Redis 缓存数据库",
+        summary="In-memory cache, ready to use.",
+        tags=["cache"],
+        software=["Redis 7"],
+        category="database-nosql",
+        billing_mode="postpaid",
+        price_hourly="0.50",
+    )
+
+
+@pytest.fixture(scope="module")
+def scanned_result(tmp_path_factory):
+    """The real engine's result for the demo image with a shell history holding a password (a finding with
+    evidence: its path and the masked line), so the tests can see none of it reaches the public page."""
+    if missing := tools_missing():
+        pytest.skip(f"image tools missing: {', '.join(missing)} (make system-deps installs them)")
+    from shelf.scanning.engine import scan_image
+
+    root = tmp_path_factory.mktemp("lnmp")
+    tree = demo_tree(root / "tree")
+    write(tree, "root/.bash_history", f"ls\n{SECRET_LINE}\n")
+    result = scan_image(disk_image(root, tree), "qcow2")
+    assert result.findings, "the planted history must be found"
+    return result
+
+
+def record_scan(revision, result) -> Scan:
+    """What the scanner process hands back, recorded by the real service for every image the revision delivers."""
+    scan = None
+    for delivery in revision.deliveries.all():
+        scan = Scan.objects.create(image=delivery.image, status=Scan.Status.RUNNING)
+        scan = scan_record(scan=scan, result=result.to_dict(), sbom=result.sbom())
+    return scan
+
+
+def client_for(request, who) -> Client:
+    return Client() if who == "anonymous" else web_client(request.getfixturevalue(who))
+
+
+def names_on(html: str) -> list[str]:
+    return re.findall(r'<span class="card-name">([^<]*)</span>', html)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "bruce"])
+def test_buyers_find_the_product_by_a_chinese_word_an_english_word_and_its_category(request, who, lnmp, other):
+    client = client_for(request, who)
+    for query in ("建站", "镜像", "stack", "LNMP", "web"):
+        response = client.get("/products/", {"q": query})
+        assert response.status_code == 200
+        assert names_on(response.content.decode()) == [NAME], query
+    # A category includes its subcategories; another category shows the other product only.
+    assert names_on(client.get("/products/", {"category": "website"}).content.decode()) == [NAME]
+    assert names_on(client.get("/products/", {"category": "website-cms"}).content.decode()) == [NAME]
+    assert names_on(client.get("/products/", {"category": "database"}).content.decode()) == ["Redis 缓存数据库"]
+    # Billing mode, region and price filters narrow the same list.
+    assert names_on(client.get("/products/", {"billing_mode": "postpaid"}).content.decode()) == ["Redis 缓存数据库"]
+    assert names_on(client.get("/products/", {"region": "ap-shanghai"}).content.decode()) == [NAME]
+    assert names_on(client.get("/products/", {"price_max": "100"}).content.decode()) == [NAME]  # Redis: 360 / month
+    # The product page's tag and software links filter exactly, and the filter can be taken off again.
+    by_tag = client.get("/products/", {"tag": "建站"}).content.decode()
+    assert names_on(by_tag) == [NAME] and '<a href="/products/" class="chip"' in by_tag
+    assert names_on(client.get("/products/", {"software": "Redis 7"}).content.decode()) == ["Redis 缓存数据库"]
+    everything = client.get("/products/", {"sort": "price_asc"}).content.decode()
+    assert names_on(everything) == [NAME, "Redis 缓存数据库"]
+    # Facet counts under the same filters, each a link that applies it.
+    assert (
+        '<a href="/products/?category=website&amp;sort=price_asc">Website builders</a> <span class="count">1</span>'
+        in everything
+    )
+    assert '<a href="/products/?category=database&amp;sort=price_asc">Databases</a> <span class="count">1</span>' in (
+        everything
+    )
+
+
+def test_home_page_shows_search_categories_and_newest(client, lnmp):
+    html = client.get("/").content.decode()
+    assert 'action="/products/"' in html and 'name="q"' in html
+    assert "Website builders" in html and 'href="/products/?category=website-cms"' in html
+    assert names_on(html) == [NAME]
+    assert "Featured" not in html  # nothing curates products yet; the page does not pretend
+
+
+def test_search_finds_nothing_for_an_unknown_word_and_bad_input_is_explained(client, lnmp):
+    response = client.get("/products/", {"q": "kubernetes"})
+    assert response.status_code == 200 and names_on(response.content.decode()) == []
+    assert "No product matches." in response.content.decode()
+    response = client.get("/products/", {"price_min": "cheap", "sort": "random"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Sort by one of" in html and 'class="errors"' in html
+
+
+@pytest.mark.parametrize("start", ["/products/", "/products/?sort=newest", "/products/?sort=price_desc"])
+def test_cursor_pages_walk_the_whole_list(client, make_listed, start):
+    for n in range(23):
+        make_listed(name=f"Image {n:02d}", category="os-linux", price_monthly=f"{10 + n % 4}.00")
+    seen, url = [], start
+    while url:
+        html = client.get(url).content.decode()
+        seen += names_on(html)
+        match = re.search(r'<a href="([^"]+)" class="button" rel="next">', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert sorted(seen) == [f"Image {n:02d}" for n in range(23)] and len(seen) == 23
+    assert "23 products" in client.get("/products/").content.decode()
+
+
+def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(client, lnmp, scanned_result):
+    scan = record_scan(lnmp, scanned_result)
+    product_id = lnmp.product_id
+    response = client.get(f"/products/{product_id}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    above_fold = html[: html.index('id="verified"')]
+    assert NAME in above_fold and SUMMARY in above_fold
+    assert "CNY 59.00" in above_fold and "/ month" in above_fold and "CNY 599.00" in above_fold
+    assert "the server is priced when you choose its size at ordering" in above_fold  # no invented server price
+    assert "South China (Guangzhou)" in above_fold and "East China (Shanghai)" in above_fold
+    assert "Debian GNU/Linux 12 (bookworm)" in above_fold
+    assert f'href="/products/{product_id}/document/"' in above_fold
+    assert (
+        'href="/products/?tag=%E5%BB%BA%E7%AB%99"' in above_fold
+        and 'href="/products/?software=PHP%208.2"' in above_fold
+    )
+    assert "Alice Images" in above_fold and "v1.0" in above_fold
+    # The verified panel: the OS, claimed software next to installed packages, the scan's date and verdict, SBOM.
+    panel = html[html.index('id="verified"') : html.index("</section>", html.index('id="verified"'))]
+    for package, version in (
+        ("nginx", "1.22.1-9+deb12u1"),
+        ("mariadb-server", "1:10.11.6-0+deb12u1"),
+        ("php8.2-fpm", "8.2.26-1~deb12u1"),
+    ):
+        assert f"<code>{package}</code>" in panel and f"<code>{version}</code>" in panel
+    assert "Debian GNU/Linux 12 (bookworm)" in panel
+    assert scan.verdict == "failed" and f"{scan.finished_at:%Y-%m-%d}" in panel and "failed" in panel
+    assert f'href="/products/{product_id}/sbom/ap-guangzhou/"' in panel
+    # Nothing that helps an attacker: no finding, its evidence, paths or fix.
+    for finding in scan.findings.all():
+        assert finding.title not in html
+        for evidence in finding.evidence:
+            assert evidence["path"] not in html
+            if evidence.get("text"):
+                assert evidence["text"] not in html
+    assert ".bash_history" not in html and "Hunter2" not in html and "/scans/" not in html
+
+
+def test_public_downloads_of_a_listed_product(client, lnmp, scanned_result):
+    record_scan(lnmp, scanned_result)
+    product_id = lnmp.product_id
+    document = client.get(f"/products/{product_id}/document/")
+    assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
+    assert b"".join(document.streaming_content).startswith(b"%PDF")
+    assert 'attachment; filename="guide.pdf"' == document["Content-Disposition"]
+    picture = lnmp.pictures.get()
+    response = client.get(f"/products/{product_id}/pictures/{picture.pk}/")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    sbom = client.get(f"/products/{product_id}/sbom/ap-shanghai/")
+    assert sbom.status_code == 200 and sbom.json()["bomFormat"] == "CycloneDX"
+    names = {c["name"] for c in sbom.json()["components"]}
+    assert {"nginx", "mariadb-server", "php8.2-fpm"} <= names
+    assert "bash_history" not in sbom.content.decode()
+    assert client.get(f"/products/{product_id}/sbom/ap-beijing/").status_code == 404  # not delivered there
+    # Another product's picture through this product's URL is not there.
+    assert client.get(f"/products/{product_id}/pictures/{picture.pk + 1000}/").status_code == 404
+
+
+@pytest.mark.parametrize("status", ["draft", "in_review", "rejected", "delisted"])
+def test_a_product_not_listed_is_404_for_everyone_but_its_previewers(request, make_listed, status, bruce, bob, olivia):
+    revision = make_listed(name="Hidden 隐藏商品", status=status)
+    product_id = revision.product_id
+    picture = revision.pictures.get()
+    urls = [
+        f"/products/{product_id}/",
+        f"/products/{product_id}/document/",
+        f"/products/{product_id}/pictures/{picture.pk}/",
+        f"/products/{product_id}/sbom/ap-guangzhou/",
+    ]
+    for client in (Client(), web_client(bruce), web_client(bob)):
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 404, (url, status)
+            assert b"Hidden" not in response.content and b"preview" not in response.content
+        assert names_on(client.get("/products/", {"q": "Hidden"}).content.decode()) == []
+        assert names_on(client.get("/products/").content.decode()) == []
+        assert b"Hidden" not in client.get("/").content
+    # Its organisation and operators get the same 404, with a way to their console preview.
+    own = web_client(request.getfixturevalue("alice")).get(urls[0])
+    assert own.status_code == 404 and f'href="/provider/products/{product_id}/preview/"' in own.content.decode()
+    operator = web_client(olivia).get(urls[0])
+    assert operator.status_code == 404 and 'href="/operator/reviews/' in operator.content.decode()
+
+
+def test_header_links_each_role_to_its_console_and_buyers_to_nothing_that_does_not_exist(request, lnmp, olivia):
+    anonymous = Client().get("/").content.decode()
+    assert 'href="/accounts/login/"' in anonymous and "console" not in anonymous.lower().split("<main>")[0]
+    provider = web_client(request.getfixturevalue("alice")).get("/").content.decode()
+    assert 'href="/provider/" class="console-link">Provider console' in provider
+    operator = web_client(olivia).get(f"/products/{lnmp.product_id}/").content.decode()
+    assert 'href="/operator/" class="console-link">Operator console' in operator
+    buyer = web_client(request.getfixturevalue("bruce")).get("/").content.decode()
+    header = buyer.split("<main>")[0]
+    assert "console-link" not in header and "bruce" in header
+    assert "My orders" not in header and "My instances" not in header  # those pages come with ordering
+
+
+def test_signing_in_takes_buyers_to_the_storefront_and_the_others_to_their_console(request, client):
+    from tests.conftest import PASSWORD
+
+    for who, home in (("bruce", "/"), ("alice", "/provider/"), ("olivia", "/operator/")):
+        request.getfixturevalue(who)
+        client.logout()
+        response = client.post("/accounts/login/", {"username": who, "password": PASSWORD}, follow=True)
+        assert response.redirect_chain[-1][0] == home, who
+    assert Client().get("/console/")["Location"].startswith("/accounts/login/")
+
+
+def test_list_page_query_count_does_not_grow_with_results(client, make_listed, django_assert_num_queries):
+    for n in range(3):
+        make_listed(name=f"Image {n}", category="os-linux")
+    with django_assert_num_queries(LIST_QUERIES):
+        assert client.get("/products/", {"q": "image"}).status_code == 200
+    for n in range(3, 10):
+        make_listed(name=f"Image {n}", category="os-linux")
+    with django_assert_num_queries(LIST_QUERIES):
+        assert client.get("/products/", {"q": "image"}).status_code == 200
+
+
+def test_product_page_query_count(client, lnmp, scanned_result, django_assert_num_queries):
+    record_scan(lnmp, scanned_result)
+    with django_assert_num_queries(PRODUCT_QUERIES):
+        assert client.get(f"/products/{lnmp.product_id}/").status_code == 200
+
+
+# Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the page,
+# its facets and count: 3); the product page reads the listed revision with its pictures and deliveries (3) and
+# the latest finished scans of its images (1).
+LIST_QUERIES = 6
+PRODUCT_QUERIES = 4
