@@ -218,7 +218,25 @@ class DetailsRenderer:
 
 def seed(count: int) -> dict:
     """Bulk-insert `count` listed products into the migrated database Django is configured for; returns timings."""
-    from django.db import connection, transaction
+    from shelf.products.models import Product, Revision
+
+    started = time.perf_counter()
+    rng = random.Random(13)  # noqa: S311 - reproducible test data, not secrets
+    # The rows carry their own spread of dates (the services would have set them over the years): the automatic
+    # dates are off while seeding, and back on afterwards.
+    dated = [(Product, "created_at"), (Revision, "created_at"), (Revision, "updated_at")]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in (model._meta.get_field(name) for model, name in dated)]
+    for model_field, _auto_now, _auto_now_add in saved:
+        model_field.auto_now = model_field.auto_now_add = False
+    try:
+        return _seed(count, rng, started)
+    finally:
+        for model_field, auto_now, auto_now_add in saved:
+            model_field.auto_now, model_field.auto_now_add = auto_now, auto_now_add
+
+
+def _seed(count: int, rng: random.Random, started: float) -> dict:
+    from django.db import transaction
 
     from shelf.accounts.models import Organization
     from shelf.catalog.models import Agreement, Category, Region
@@ -226,12 +244,6 @@ def seed(count: int) -> dict:
     from shelf.products.models import Delivery, Document, Picture, Product, Revision
     from shelf.scanning.models import Scan
 
-    started = time.perf_counter()
-    rng = random.Random(13)  # noqa: S311 - reproducible test data, not secrets
-    # The rows carry their own spread of dates; the services would have set them over the years.
-    for model, name in ((Product, "created_at"), (Revision, "created_at"), (Revision, "updated_at")):
-        model_field = model._meta.get_field(name)
-        model_field.auto_now = model_field.auto_now_add = False
     now = datetime.now(UTC)
 
     leaves = {c.slug: c for c in Category.objects.filter(parent__isnull=False)}
@@ -251,25 +263,33 @@ def seed(count: int) -> dict:
                 for i, n in enumerate(names)
             ]  # fmt: skip
         )
-        owner = orgs[0]
-        images = {}
-        for code, region in regions.items():
-            image = Image.objects.create(
-                organization=owner, region=region, name=f"bench-{code}", disk_format="qcow2", status="available",
-                virtual_size=20 * 1024**3, stored_size=2 * 1024**3, sha256=hashlib.sha256(code.encode()).hexdigest(),
-                available_at=now,
-            )  # fmt: skip
-            images[code] = image
-            Scan.objects.create(
-                image=image, status="done", verdict="passed", started_at=now, finished_at=now,
-                engine_version="bench", vulndb_updated_at=now,
-                os={"family": "debian", "distro": "debian", "version": "12", "pretty_name": "Debian GNU/Linux 12",
-                    "arch": "x86_64", "eol": False, "eol_date": None},
-                packages=[{"name": p, "version": f"{rng.randint(1, 9)}.{rng.randint(0, 30)}", "arch": "amd64",
-                           "ecosystem": "Debian:12", "source_name": p, "source_version": "1", "purl": f"pkg:deb/{p}"}
-                          for p in ["nginx", "mysql-server", "php8.2", "redis", "openssh-server", "docker-ce",
-                                    *(f"lib{i}" for i in range(300))]],
-            )  # fmt: skip
+        # Each provider sells its own images (the wizard's rule), one per region, each with a passed scan.
+        packages = [
+            {"name": p, "version": f"{rng.randint(1, 9)}.{rng.randint(0, 30)}", "arch": "amd64",
+             "ecosystem": "Debian:12", "source_name": p, "source_version": "1", "purl": f"pkg:deb/debian/{p}"}
+            for p in ["nginx", "mysql-server", "php8.2", "redis", "openssh-server", "docker-ce",
+                      *(f"lib{i}" for i in range(300))]
+        ]  # fmt: skip
+        images = Image.objects.bulk_create(
+            [
+                Image(organization=org, region=region, name=f"bench-{code}", disk_format="qcow2", status="available",
+                      virtual_size=20 * 1024**3, stored_size=2 * 1024**3, available_at=now,
+                      sha256=hashlib.sha256(f"{org.pk}-{code}".encode()).hexdigest())
+                for org in orgs for code, region in regions.items()
+            ],
+            batch_size=500,
+        )  # fmt: skip
+        Scan.objects.bulk_create(
+            [
+                Scan(image=image, status="done", verdict="passed", started_at=now, finished_at=now,
+                     engine_version="bench", vulndb_updated_at=now, packages=packages,
+                     os={"family": "debian", "distro": "debian", "version": "12",
+                         "pretty_name": "Debian GNU/Linux 12", "arch": "x86_64", "eol": False, "eol_date": None})
+                for image in images
+            ],
+            batch_size=200,
+        )  # fmt: skip
+        image_of = {(image.organization_id, image.region_id): image for image in images}
         # Big providers and small ones: organisation k has weight 1/k.
         org_weights = list(accumulate(1 / (k + 1) for k in range(len(orgs))))
         region_codes = [c for c in REGION_WEIGHTS if c in regions]
@@ -324,7 +344,11 @@ def seed(count: int) -> dict:
             Revision.objects.bulk_create(revisions, batch_size=500)
             deliveries, pictures, documents = [], [], []
             for revision, (picked, n_pictures) in zip(revisions, text_rows, strict=True):
-                deliveries += [Delivery(revision=revision, region=regions[c], image=images[c]) for c in picked]
+                org_id = revision.product.organization_id
+                deliveries += [
+                    Delivery(revision=revision, region=regions[c], image=image_of[(org_id, regions[c].pk)])
+                    for c in picked
+                ]
                 pictures += [
                     Picture(revision=revision, position=p, storage_key=f"pictures/bench/{p}.png",
                             content_type="image/png", width=390, height=260, size=48_213, sha256="0" * 64)
@@ -340,9 +364,6 @@ def seed(count: int) -> dict:
             counts["products"] += len(products)
             counts["deliveries"] += len(deliveries)
             counts["pictures"] += len(pictures)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     if render.mismatches:
         print(f"details rendered by the real renderer: the fast path differed ({render.mismatches})", file=sys.stderr)
     return {**counts, "providers": len(orgs), "seed_seconds": time.perf_counter() - started}
@@ -354,4 +375,10 @@ if __name__ == "__main__" and sys.argv[1:2] == ["seed"]:
     import django
 
     django.setup()
-    print(json.dumps(seed(int(sys.argv[2]))))
+    from django.db import connection
+
+    figures = seed(int(sys.argv[2]))
+    if connection.vendor == "sqlite":  # the cached copy is the database file alone
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    print(json.dumps(figures))
