@@ -443,6 +443,8 @@ def _measure(server, env: dict) -> Iterator[str]:
         ratio = result["rps"] / trivial
         problems = []
         unexpected = result["bad"] - (result["requests"] if target.expect != 200 else 0)
+        if not result["requests"]:
+            problems.append(f"no answer within the {SECONDS} s")
         if unexpected:
             problems.append(f"{unexpected} answers not {target.expect}")
         problems += [
