@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 # mkfs/partitioning tools and db5.3-util (test images), chromium and a Chinese font (browser tests, screenshots).
 APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium fonts-wqy-microhei
 APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium
+# Only `make bench` needs these: wrk, the load generator of the catalog benchmark.
+BENCH_APT_PACKAGES := wrk
+BENCH_APT_COMMANDS := wrk
 
-.PHONY: run test lint bench venv system-deps migrate demo clean openapi
+.PHONY: run test lint bench venv system-deps bench-deps migrate demo clean openapi
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +24,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN
 
 venv: $(VENV)/.installed
 
-system-deps:
-	@missing=""; for c in $(APT_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+# Install the packages when any of the commands is missing: $(call apt-install,PACKAGES,COMMANDS)
+define apt-install
+	@missing=""; for c in $(2); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages (missing:$$missing)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call apt-install,$(APT_PACKAGES),$(APT_COMMANDS))
+
+bench-deps:
+	$(call apt-install,$(BENCH_APT_PACKAGES),$(BENCH_APT_COMMANDS))
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
@@ -55,7 +66,7 @@ lint: venv
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-bench: system-deps venv
+bench: system-deps bench-deps venv
 	$(BIN)/python bench/run.py
 
 clean:

@@ -7,6 +7,8 @@ Environment:
   SHELF_BENCH_SIZE   size of the image file for the import benchmark (bytes, or 512M, 2G ...; default 4G)
   SHELF_BENCH_SCAN_SIZE  data in the large image of the scan benchmark (default 2G)
   SHELF_BENCH_DIR    where temporary files go (default: /var/tmp, else the repository's var/)
+  SHELF_BENCH_PRODUCTS, SHELF_BENCH_WORKERS, SHELF_BENCH_SECONDS, SHELF_BENCH_CONNECTIONS, DATABASE_URL
+                     the catalog benchmark's size, server and load (see bench/catalog.py)
 """
 
 import contextlib
@@ -186,6 +188,7 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    extra_env: dict = field(default_factory=dict)  # e.g. DATABASE_URL, SHELF_WEB_WORKERS
 
     @property
     def url(self) -> str:
@@ -198,6 +201,7 @@ class Server:
             "SHELF_DATA_DIR": str(self.data_dir),
             "DJANGO_SETTINGS_MODULE": "shelf.settings",
             "SHELF_LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
 
     def manage(self, *args: str) -> str:
@@ -208,9 +212,11 @@ class Server:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
         return done.stdout
 
-    def start(self) -> None:
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("demo_data")
+    def start(self, *, setup: bool = True) -> None:
+        """Serve; with `setup`, migrate and create the demo users first (a prepared database needs neither)."""
+        if setup:
+            self.manage("migrate", "--noinput", "-v", "0")
+            self.manage("demo_data")
         log = open(self.data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the directory
         # A session of its own: stopping it reaches gunicorn's workers and the db_worker too.
         self.process = subprocess.Popen(
@@ -367,6 +373,17 @@ def scan_real() -> None:
 
     print("host security scan of a real Debian 12 LAMP image", flush=True)
     for text in bench_real_scan():
+        print(f"  {text}", flush=True)
+
+
+@benchmark("catalog")
+def catalog() -> None:
+    """Seed 100,000 listed products, serve them with several workers and load each catalog page with wrk, beside
+    the same server's trivial endpoint (bench/catalog.py)."""
+    from bench.catalog import bench_catalog
+
+    print("storefront catalog under load", flush=True)
+    for text in bench_catalog():
         print(f"  {text}", flush=True)
 
 
