@@ -15,5 +15,6 @@ urlpatterns = [
     path("notifications/", include("shelf.notifications.urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.scanning.urls")),
+    path("", include("shelf.compute.urls")),
     path("", include("shelf.console.urls")),
 ]

@@ -25,7 +25,7 @@ def instance_list(request, state: str | None = None):
     return instances
 
 
-@router.get("/instances/{uuid:instance_id}", response=InstanceOut)
+@router.get("/instances/{uuid:instance_id}", response=InstanceOut, url_name="instance_detail")
 def instance_detail(request, instance_id):
     return get_object_or_404(instances_for(request.user), pk=instance_id)
 
@@ -58,7 +58,7 @@ def instance_terminate(request, instance_id):
     return _act(request, instance_id, services.instance_terminate)
 
 
-@router.get("/instances/{uuid:instance_id}/console", response=ConsoleOut)
+@router.get("/instances/{uuid:instance_id}/console", response=ConsoleOut, url_name="instance_console")
 def instance_console(request, instance_id, query: Query[ConsoleQuery]):
     instance = get_object_or_404(instances_for(request.user), pk=instance_id)
     data, next_offset, start = console_read(instance, offset=query.offset, limit=query.limit)

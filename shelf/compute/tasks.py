@@ -242,6 +242,14 @@ def reconcile() -> dict[str, list[str]]:
     return done
 
 
+def reconcile_quietly() -> dict | None:
+    try:
+        return reconcile()
+    except Exception:  # housekeeping's other work must not depend on the back end answering
+        log.exception("instance reconciliation failed")
+        return None
+
+
 @task(queue_name="default")
 def launch_instance(instance_id: str) -> str:
     instance = _reload(instance_id)
