@@ -316,11 +316,18 @@ def instance_stopped(*, instance: Instance, reason: str = "", data: dict | None 
 
 
 @transaction.atomic
-def instance_fail(*, instance: Instance, reason: str, data: dict | None = None) -> Instance | None:
-    """pending/launching → failed with the reason the buyer reads (orders refunds on instance_failed)."""
+def instance_fail(
+    *, instance: Instance, reason: str, data: dict | None = None, console_tail: str = ""
+) -> Instance | None:
+    """pending/launching → failed with the reason the buyer reads (orders refunds on instance_failed).
+
+    `console_tail` is what the guest printed, kept on the row since the back end frees everything of a failed launch.
+    """
     instance = _locked(instance)
     if not can_transition(instance, S.FAILED):
         return None
+    if console_tail:
+        instance.console_info = {**instance.console_info, "tail": console_tail}
     _transition(instance, actor=None, to=S.FAILED, action="instance.failed", reason=reason, data=data)
     return instance
 
