@@ -12,7 +12,9 @@ removed at the end.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -73,13 +75,11 @@ def _fixtures():
     from shelf.storage import get_storage
 
     disk = bootimage.build().disk
+    secret = secrets.token_urlsafe(16)  # nobody logs in to this throwaway Shelf
     with transaction.atomic():
-        alice = provider_signup(
-            username="alice", email="a@example.com", password="bench-Horse-9x", organization_name="Alice"
-        )[0]
-        bruce = buyer_signup(username="bruce", email="b@example.com", password="bench-Horse-9x")
+        alice = provider_signup(username="alice", email="a@example.com", password=secret, organization_name="Alice")[0]
+        bruce = buyer_signup(username="bruce", email="b@example.com", password=secret)
         data = disk.read_bytes()
-        import hashlib
 
         image = Image.objects.create(
             organization=alice.organizations.first(),

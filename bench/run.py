@@ -373,8 +373,6 @@ def scan_real() -> None:
 @benchmark("compute-launch")
 def compute_launch() -> None:
     """Order to running with the boot image under the local back end: 5 sequential and 5 concurrent launches."""
-    from bench.compute_launch import bench as bench_launch
-
     print("compute: order to running (first console line), local qemu back end, one db_worker", flush=True)
     done = subprocess.run(
         [sys.executable, "-c", "from bench.compute_launch import bench\nfor t in bench(5): print(t)"],
@@ -388,7 +386,6 @@ def compute_launch() -> None:
         print(f"  {text}", flush=True)
     if done.returncode != 0:
         print(done.stderr[-3000:], flush=True)
-    del bench_launch  # imported above only so a broken module fails here, not in the child
 
 
 def main(names: list[str]) -> int:
