@@ -216,7 +216,8 @@ def run_terminate(instance: Instance) -> Instance:
 def reconcile() -> dict[str, list[str]]:
     """Put the rows right after a restart or a dead worker, from what the back end actually runs.
 
-    - a running, rebooting or stopping instance whose process is gone → lost (stopping: → stopped);
+    - a running or rebooting instance whose guest powered itself off → stopped; whose process died otherwise → lost;
+    - a stopping instance whose process is gone → stopped;
     - a stopped instance whose disk is gone → lost; a launching one past the boot timeout whose guest printed → running;
     - a row stuck in a transitional state for STALLED_AFTER → its job again (jobs are idempotent);
     - what the back end holds for no live instance (terminated rows, deleted rows) → terminated there.
@@ -232,7 +233,11 @@ def reconcile() -> dict[str, list[str]]:
         seen = held.get(ref)
         stale = instance.updated_at < now - STALLED_AFTER
         state = instance.state
-        if state in (S.RUNNING, S.REBOOTING) and (seen is None or seen.state in ("stopped", "absent")):
+        if state in (S.RUNNING, S.REBOOTING) and seen is not None and seen.state == "stopped" and seen.exit == "clean":
+            # The guest powered itself off (poweroff over SSH): stopped, as a cloud shows it, disk kept.
+            if instance_stopped(instance=instance, reason=_("The guest powered itself off."), expected=(state,)):
+                done["stopped"].append(ref)
+        elif state in (S.RUNNING, S.REBOOTING) and (seen is None or seen.state in ("stopped", "absent")):
             why = seen.detail if seen else ""
             reason = _("Its process is gone (the host restarted or it was killed)%(why)s.") % {
                 "why": f": {why}" if why else ""
