@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 # System tools Shelf drives: qemu-img (image validation), ClamAV (malware pass, with signatures you provide),
 # mkfs/partitioning tools and db5.3-util (test images), chromium (browser tests); qemu-system-x86 runs instances
 # (the local compute back end), mtools writes their cloud-init seed, syslinux, cpio and the kernel/busybox packages
-# it fetches build the bootable test image (shelf/compute/bootimage.py).
+# it fetches build the bootable test image (shelf/compute/bootimage.py); libvirt (daemon for the libvirt back end's
+# tests, libvirt-dev + pkg-config + gcc to build libvirt-python).
 APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium \
-	qemu-system-x86 mtools syslinux syslinux-common cpio
+	qemu-system-x86 mtools syslinux syslinux-common cpio \
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-dev pkg-config gcc
 APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium \
-	qemu-system-x86_64 mcopy syslinux cpio
+	qemu-system-x86_64 mcopy syslinux cpio libvirtd virsh pkg-config gcc
 
 .PHONY: run test lint bench venv system-deps migrate demo clean openapi
 

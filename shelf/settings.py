@@ -216,6 +216,7 @@ SHELF_COMPUTE_MEMORY_MIB = int(
 SHELF_COMPUTE_BOOT_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_BOOT_TIMEOUT", "300"))
 SHELF_COMPUTE_STOP_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_STOP_TIMEOUT", "30"))
 SHELF_COMPUTE_ACCEL = os.environ.get("SHELF_COMPUTE_ACCEL", "auto")  # auto (canary boot), kvm or tcg
+SHELF_COMPUTE_LIBVIRT_URI = os.environ.get("SHELF_COMPUTE_LIBVIRT_URI", "qemu:///system")  # the libvirt back end
 
 # Multipart uploads (product pictures and documents): one cap, enforced while streaming.
 SHELF_MULTIPART_FILE_MAX = 2 * 1024 * 1024

@@ -103,3 +103,40 @@ def vm(settings, accel_decision, boot_image, alice):
     yield image
     killed = kill_leftovers(settings.DATA_DIR)
     assert not killed, f"a test left qemu processes running: {killed}"
+
+
+@pytest.fixture(scope="session")
+def libvirt_uri():
+    """qemu:///system of a local libvirtd; started here (and stopped after) when it is installed but not running."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make venv)")
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    uri = "qemu:///system"
+    started = []
+    try:
+        libvirt.open(uri).close()
+    except libvirt.libvirtError:
+        if os.geteuid() != 0 or not shutil.which("libvirtd") or not shutil.which("virtlogd"):
+            pytest.skip("no libvirtd answers at qemu:///system and this user cannot start one (make system-deps)")
+        for daemon in ("virtlogd", "libvirtd"):
+            subprocess.run([daemon, "-d", "-p", f"/run/shelf-test-{daemon}.pid"], check=True)
+            started.append(Path(f"/run/shelf-test-{daemon}.pid"))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                libvirt.open(uri).close()
+                break
+            except libvirt.libvirtError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    yield uri
+    for pidfile in reversed(started):
+        try:
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass

@@ -45,10 +45,11 @@ CONSOLE_MAX = 1024 * 1024  # bytes kept in console.log before it moves to consol
 
 class LocalQemuBackend:
     name = "local"
+    directory_name = "instances"
 
-    def __init__(self, *, data_dir: str, memory_mib: int, accel: str = "auto"):
+    def __init__(self, *, data_dir: str, memory_mib: int, accel: str = "auto", **_options):
         self.data_dir = Path(data_dir)
-        self.root = self.data_dir / "instances"
+        self.root = self.data_dir / self.directory_name
         self.bases = self.data_dir / "compute" / "bases"
         self.memory_mib = memory_mib
         self.accel_setting = accel
@@ -99,12 +100,15 @@ class LocalQemuBackend:
             return None
         return pid
 
+    def _alive(self, ref: str) -> bool:
+        return self._pid(ref) is not None
+
     def _used_memory(self, exclude: str = "") -> int:
         used = 0
         for directory in self.root.iterdir() if self.root.exists() else ():
             if directory.name.startswith(".") or directory.name == exclude or not directory.is_dir():
                 continue
-            if self._pid(directory.name) is not None:
+            if self._alive(directory.name):
                 with contextlib.suppress(NotFound):
                     used += int(self._spec(directory.name).get("memory_mib", 0))
         return used
@@ -276,34 +280,41 @@ class LocalQemuBackend:
                 self._write_json(directory / "spec.json", spec)
             boot_offset = self._console_end(directory)
             self._write_json(directory / "boot.json", {"boot_offset": boot_offset, "accel": accel})
-            done = subprocess.run(
-                self._args(ref, directory, spec, accel), cwd=directory, capture_output=True, timeout=60, check=False
-            )
-            if done.returncode == 0:
+            error = self._start_process(ref, directory, spec, accel)
+            if not error:
                 return spec
-            error = done.stderr.decode(errors="replace").strip()
             if "hostfwd" not in error and "Could not set up host forwarding" not in error:
                 break
             spec["forwarded_ports"] = {guest: self._free_port() for guest in spec["forwarded_ports"]}
             self._write_json(directory / "spec.json", spec)
         raise BackendError(f"qemu did not start: {error.splitlines()[-1] if error else 'no reason given'}")
 
+    def _start_process(self, ref: str, directory: Path, spec: dict, accel: str) -> str:
+        """Start the guest; "" once it runs, else qemu's complaint."""
+        done = subprocess.run(
+            self._args(ref, directory, spec, accel), cwd=directory, capture_output=True, timeout=60, check=False
+        )
+        return "" if done.returncode == 0 else (done.stderr.decode(errors="replace").strip() or "qemu failed")
+
+    def _exit(self, ref: str, directory: Path, spec: dict) -> tuple[str, str]:
+        """How a guest that is not running ended: ("clean" | "died", detail)."""
+        # qemu removes its pidfile when it exits (the guest powered off, QMP quit); killed, it cannot.
+        if (directory / "qemu.pid").exists():
+            return "died", "the qemu process died (killed or crashed, or the host went down)"
+        return "clean", spec.get("last_stop", "") or "the guest powered off"
+
     def _describe(self, ref: str, directory: Path) -> BackendInstance:
         spec = self._spec(ref)
-        pid = self._pid(ref)
+        alive = self._alive(ref)
         end = self._console_end(directory)
         try:
             boot = json.loads((directory / "boot.json").read_text())
         except (OSError, ValueError):
             boot = {"boot_offset": 0}
         exit_how, detail = "", ""
-        if pid is None:
+        if not alive:
             state = "stopped"
-            # qemu removes its pidfile when it exits (the guest powered off, QMP quit); killed, it cannot.
-            if (directory / "qemu.pid").exists():
-                exit_how, detail = "died", "the qemu process died (killed or crashed, or the host went down)"
-            else:
-                exit_how, detail = "clean", spec.get("last_stop", "") or "the guest powered off"
+            exit_how, detail = self._exit(ref, directory, spec)
         else:
             state = "running" if end > boot["boot_offset"] else "booting"
         return BackendInstance(
@@ -351,6 +362,7 @@ class LocalQemuBackend:
             try:
                 self._spawn(ref, directory, stored)
             except BackendError:
+                self._forget(ref)
                 shutil.rmtree(directory, ignore_errors=True)
                 raise
             return self._describe(ref, directory)
@@ -365,7 +377,7 @@ class LocalQemuBackend:
         directory = self._dir(ref)
         with self._lock():
             spec = self._spec(ref)
-            if self._pid(ref) is None:
+            if not self._alive(ref):
                 self._check_budget(ref, int(spec["memory_mib"]))
                 self._spawn(ref, directory, spec)
             return self._describe(ref, directory)
@@ -418,24 +430,31 @@ class LocalQemuBackend:
     def reboot(self, ref: str) -> BackendInstance:
         directory = self._dir(ref)
         self._spec(ref)
-        if self._pid(ref) is None:
+        if not self._alive(ref):
             raise NotFound(f"instance {ref} is not running")
         end = self._console_end(directory)
         boot = json.loads((directory / "boot.json").read_text())
         self._write_json(directory / "boot.json", {**boot, "boot_offset": end})
+        self._reset(ref, directory)
+        return self._describe(ref, directory)
+
+    def _reset(self, ref: str, directory: Path) -> None:
         if not self._qmp(directory, "system_reset"):
             raise BackendError("the instance did not accept the reset")
-        return self._describe(ref, directory)
 
     def terminate(self, ref: str) -> None:
         directory = self._dir(ref)
         if directory.exists():
             with self._lock(f".{ref}.run.lock"):
                 self._halt(ref, directory, timeout=0)
+                self._forget(ref)
                 shutil.rmtree(directory, ignore_errors=True)
         for name in (f".{ref}.lock", f".{ref}.run.lock"):
             (self.root / name).unlink(missing_ok=True)
         shutil.rmtree(self.root / f".new-{ref}", ignore_errors=True)
+
+    def _forget(self, ref: str) -> None:
+        """What the hypervisor keeps of a terminated instance beyond its directory (nothing for bare qemu)."""
 
     def list(self) -> list[BackendInstance]:
         if not self.root.exists():
