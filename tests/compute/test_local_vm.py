@@ -149,7 +149,9 @@ def test_budget_and_a_killed_process(vm, bruce, settings):
         assert not Path(settings.DATA_DIR, "instances", str(second.pk)).exists()
 
         os.kill(_pid(first), signal.SIGKILL)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while get_backend().describe(first.backend_ref).state != "stopped" and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert tasks.reconcile()["lost"] == [first.backend_ref]
         first = _refresh(first)
         assert first.state == S.LOST and "process is gone" in first.state_reason
