@@ -3,9 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # System tools Shelf drives: qemu-img (image validation), ClamAV (malware pass, with signatures you provide),
-# mkfs/partitioning tools and db5.3-util (test images), chromium and a Chinese font (browser tests, screenshots).
-APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium fonts-wqy-microhei
-APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium
+# mkfs/partitioning tools and db5.3-util (test images), chromium and a Chinese font (browser tests, screenshots);
+# qemu-system-x86 runs instances (the local compute back end), mtools writes their cloud-init seed, syslinux, cpio and the kernel/busybox packages
+# it fetches build the bootable test image (shelf/compute/bootimage.py); libvirt (daemon for the libvirt back end's
+# tests, libvirt-dev + pkg-config + gcc to build libvirt-python).
+APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium fonts-wqy-microhei \
+	qemu-system-x86 mtools syslinux syslinux-common cpio \
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-dev pkg-config gcc
+APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium \
+	qemu-system-x86_64 mcopy syslinux cpio libvirtd virsh pkg-config gcc
 # Only `make bench` needs these: wrk, the load generator of the catalog benchmark.
 BENCH_APT_PACKAGES := wrk
 BENCH_APT_COMMANDS := wrk
@@ -22,7 +28,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-venv: $(VENV)/.installed
+# System packages first: libvirt-python builds against libvirt-dev.
+venv: system-deps $(VENV)/.installed
 
 # Install the packages when any of the commands is missing: $(call apt-install,PACKAGES,COMMANDS)
 define apt-install

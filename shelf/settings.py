@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "shelf.catalog",
     "shelf.images",
     "shelf.scanning",
+    "shelf.compute",
     "shelf.products",
     "shelf.prereview",
     "shelf.notifications",
@@ -205,6 +206,17 @@ SHELF_IMAGE_QUOTA_BYTES = int(os.environ.get("SHELF_IMAGE_QUOTA_BYTES", str(1024
 SHELF_IMAGE_MAX_VIRTUAL_SIZE = int(os.environ.get("SHELF_IMAGE_MAX_VIRTUAL_SIZE", str(2 * 1024**4)))  # 2 TiB
 SHELF_UPLOAD_CHUNK_MAX = int(os.environ.get("SHELF_UPLOAD_CHUNK_MAX", str(64 * 1024**2)))  # one PUT, 64 MiB
 SHELF_UPLOAD_EXPIRY_HOURS = int(os.environ.get("SHELF_UPLOAD_EXPIRY_HOURS", "168"))
+
+# Compute: the back end instances run on (shelf.compute.backends), the host's memory budget for the local one
+# (default half of RAM), how long a guest may take to print its first console line and to power off gracefully.
+SHELF_COMPUTE_BACKEND = os.environ.get("SHELF_COMPUTE_BACKEND", "local")
+SHELF_COMPUTE_MEMORY_MIB = int(
+    os.environ.get("SHELF_COMPUTE_MEMORY_MIB", str(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**21))
+)
+SHELF_COMPUTE_BOOT_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_BOOT_TIMEOUT", "300"))
+SHELF_COMPUTE_STOP_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_STOP_TIMEOUT", "30"))
+SHELF_COMPUTE_ACCEL = os.environ.get("SHELF_COMPUTE_ACCEL", "auto")  # auto (canary boot), kvm or tcg
+SHELF_COMPUTE_LIBVIRT_URI = os.environ.get("SHELF_COMPUTE_LIBVIRT_URI", "qemu:///system")  # the libvirt back end
 
 # Multipart uploads (product pictures and documents): one cap, enforced while streaming.
 SHELF_MULTIPART_FILE_MAX = 2 * 1024 * 1024

@@ -24,9 +24,11 @@ NAVIGATION = {
         (_("Scan policy"), "scanning:policy"),
         (_("Malware rules"), "scanning:yara_rules"),
         (_("Pre-review words"), "prereview:words"),
+        (_("Instances"), "compute:operator"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
+        (_("My instances"), "compute:list"),
     ],
 }
 

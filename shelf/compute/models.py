@@ -1,0 +1,76 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Instance(models.Model):
+    """A buyer's cloud server (实例): one image booted on one back end with the size the order chose.
+
+    The state changes only in shelf.compute.services; the back end's own handle is `backend_ref`.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("instance state", "pending")
+        LAUNCHING = "launching", pgettext_lazy("instance state", "launching")
+        RUNNING = "running", pgettext_lazy("instance state", "running")
+        STOPPING = "stopping", pgettext_lazy("instance state", "stopping")
+        STOPPED = "stopped", pgettext_lazy("instance state", "stopped")
+        STARTING = "starting", pgettext_lazy("instance state", "starting")
+        REBOOTING = "rebooting", pgettext_lazy("instance state", "rebooting")
+        TERMINATING = "terminating", pgettext_lazy("instance state", "terminating")
+        TERMINATED = "terminated", pgettext_lazy("instance state", "terminated")
+        FAILED = "failed", pgettext_lazy("instance state", "failed")
+        LOST = "lost", pgettext_lazy("instance state", "lost")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances")
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="instances")
+    image = models.ForeignKey("images.Image", on_delete=models.PROTECT, related_name="instances")
+    name = models.CharField(_("name"), max_length=100)
+    hostname = models.CharField(_("hostname"), max_length=63)
+    vcpus = models.PositiveSmallIntegerField(_("vCPUs"))
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"))
+    disk_gib = models.PositiveIntegerField(_("system disk (GiB)"))
+    ssh_public_key = models.TextField(_("SSH public key"))
+    user_data = models.TextField(_("user data"), blank=True)
+    ports = models.JSONField(_("ports"), default=list, blank=True, help_text=_("Guest TCP ports to forward."))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    state_reason = models.TextField(_("state reason"), blank=True)
+    backend = models.CharField(_("back end"), max_length=40, blank=True)
+    backend_ref = models.CharField(_("back end reference"), max_length=200, blank=True)
+    # Guest port (as a string, JSON keys are strings) -> the host address's port that reaches it.
+    forwarded_ports = models.JSONField(_("forwarded ports"), default=dict, blank=True)
+    ssh_host = models.CharField(_("SSH host"), max_length=100, blank=True)
+    console_info = models.JSONField(_("console"), default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    running_at = models.DateTimeField(null=True, blank=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], name="compute_instance_owner_idempotency")
+        ]
+        indexes = [models.Index(fields=["owner", "state"]), models.Index(fields=["state"])]
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hostname})"
+
+    @property
+    def ssh_port(self) -> int | None:
+        port = (self.forwarded_ports or {}).get("22")
+        return int(port) if port else None
+
+    @property
+    def ssh_command(self) -> str:
+        if not self.ssh_port:
+            return ""
+        return f"ssh -p {self.ssh_port} root@{self.ssh_host or '127.0.0.1'}"

@@ -1,0 +1,356 @@
+"""Every write on instances: creation, one function per state transition, the back end's outcomes.
+
+States (Tencent CVM's and Nova's, in Shelf's words):
+    pending → launching → running;  running → stopping → stopped → starting → running;
+    running → rebooting → running;  any live state → terminating → terminated;
+    launching/starting → failed (with the reason);  a live state → lost (the back end no longer runs it).
+A state is assigned only in `_transition`, under the row lock the caller's service took; follow-up work on the back
+end is enqueued with transaction.on_commit, and the jobs (shelf.compute.tasks) report back through the services at
+the bottom of this module.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shelf.accounts.models import User
+from shelf.audit.services import audit_record
+from shelf.catalog.models import Region
+from shelf.compute.models import Instance
+from shelf.compute.signals import instance_failed, instance_state_changed
+from shelf.errors import Conflict, RuleViolations, Violation, raise_if
+from shelf.images.models import Image
+
+S = Instance.State
+
+# Which transitions exist: to-state -> the states it may come from. Everything else is refused.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.LAUNCHING: (S.PENDING,),
+    S.RUNNING: (S.LAUNCHING, S.STARTING, S.REBOOTING),
+    S.STOPPING: (S.RUNNING, S.REBOOTING),
+    # running → stopped: the guest powered itself off; starting/rebooting → stopped: it did not (re)boot
+    S.STOPPED: (S.STOPPING, S.STARTING, S.REBOOTING, S.RUNNING),
+    S.STARTING: (S.STOPPED, S.LOST),
+    S.REBOOTING: (S.RUNNING,),
+    S.TERMINATING: (
+        S.PENDING,
+        S.LAUNCHING,
+        S.RUNNING,
+        S.STOPPING,
+        S.STOPPED,
+        S.STARTING,
+        S.REBOOTING,
+        S.FAILED,
+        S.LOST,
+    ),
+    S.TERMINATED: (S.TERMINATING,),
+    S.FAILED: (S.PENDING, S.LAUNCHING),
+    S.LOST: (S.LAUNCHING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.REBOOTING),
+}
+# States in which the instance holds back-end resources a terminate must free.
+LIVE_STATES = (S.LAUNCHING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.REBOOTING, S.LOST)
+HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+SSH_KEY_RE = re.compile(
+    r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( .*)?$"
+)
+MAX_PORTS = 16
+
+
+def can_transition(instance: Instance, to: str) -> bool:
+    return instance.state in TRANSITIONS[to]
+
+
+def _locked(instance: Instance) -> Instance:
+    return Instance.objects.select_for_update().select_related("region", "image").get(pk=instance.pk)
+
+
+def _transition(instance: Instance, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
+    """The one place a state is assigned: guard, save, audit row, signals — inside the caller's transaction."""
+    if not can_transition(instance, to):
+        raise Conflict(
+            _("The instance is %(state)s; it cannot become %(to)s.")
+            % {"state": Instance.State(instance.state).label, "to": Instance.State(to).label},
+            code="invalid_state",
+        )
+    previous = instance.state
+    instance.state = to
+    instance.state_reason = reason
+    now = timezone.now()
+    if to == S.RUNNING:
+        instance.running_at = now
+    elif to == S.TERMINATED:
+        instance.terminated_at = now
+    instance.save()
+    audit_record(
+        actor=actor,
+        target=instance,
+        action=action,
+        organization=None,  # a buyer's server: not in the image provider's audit trail
+        from_status=previous,
+        to_status=to,
+        reason=reason,
+        data=data,
+    )
+    instance_state_changed.send(sender=Instance, instance=instance, previous=previous, to=to)
+    if to in (S.FAILED, S.LOST):
+        instance_failed.send(sender=Instance, instance=instance, reason=reason)
+
+
+def _enqueue(task_name: str, instance: Instance) -> None:
+    from shelf.compute import tasks  # the tasks module imports these services
+
+    job = getattr(tasks, task_name)
+    instance_id = str(instance.pk)
+    transaction.on_commit(lambda: job.enqueue(instance_id))
+
+
+def create_violations(
+    *, hostname: str, vcpus: int, memory_mib: int, disk_gib: int, ssh_public_key: str, ports, name: str, image: Image
+) -> list[Violation]:
+    """Every rule of an instance's spec, reported at once per field (orders runs them before charging)."""
+    violations = []
+    if not (name or "").strip() or len(name.strip()) > 100:
+        violations.append(Violation("name", "invalid", _("Give the instance a name of 1 to 100 characters.")))
+    if not HOSTNAME_RE.match(hostname or ""):
+        violations.append(
+            Violation(
+                "hostname",
+                "invalid",
+                _("A hostname is 1 to 63 lowercase letters, digits and hyphens, not starting or ending with one."),
+            )
+        )
+    if not 1 <= vcpus <= 64:
+        violations.append(Violation("vcpus", "out_of_range", _("An instance has 1 to 64 vCPUs.")))
+    if not 64 <= memory_mib <= 1024 * 1024:
+        violations.append(Violation("memory_mib", "out_of_range", _("An instance has 64 MiB to 1 TiB of memory.")))
+    virtual_gib = -(-(image.virtual_size or 0) // 1024**3)
+    if not 1 <= disk_gib <= 16384 or disk_gib < virtual_gib:
+        violations.append(
+            Violation(
+                "disk_gib",
+                "too_small",
+                _("The system disk must be at least the image's virtual size (%(size)s GiB) and at most 16384 GiB.")
+                % {"size": max(virtual_gib, 1)},
+            )
+        )
+    key = (ssh_public_key or "").strip()
+    if not SSH_KEY_RE.match(key) or "\n" in key:
+        violations.append(
+            Violation(
+                "ssh_public_key", "invalid", _("Give one OpenSSH public key, such as ssh-ed25519 AAAA… you@host.")
+            )
+        )
+    ports = list(ports or ())
+    if len(ports) > MAX_PORTS or any(not isinstance(p, int) or not 1 <= p <= 65535 for p in ports):
+        violations.append(Violation("ports", "invalid", _("Up to %(n)s TCP ports from 1 to 65535.") % {"n": MAX_PORTS}))
+    return violations
+
+
+def instance_create(
+    *,
+    owner: User,
+    image: Image,
+    region: Region,
+    name: str,
+    hostname: str,
+    vcpus: int,
+    memory_mib: int,
+    disk_gib: int,
+    ssh_public_key: str,
+    ports: list[int] | tuple[int, ...] = (),
+    user_data: str = "",
+    idempotency_key: str,
+) -> Instance:
+    """A pending instance, launched by a job after the caller's transaction commits.
+
+    The same (owner, idempotency_key) answers the instance created first, whatever the other arguments, so a
+    retried order never launches twice (Tencent's ClientToken).
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise RuleViolations(
+            [Violation("idempotency_key", "invalid", _("An idempotency key of 1 to 100 characters is required."))]
+        )
+    existing = Instance.objects.filter(owner=owner, idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    if image.status != Image.Status.AVAILABLE or image.region_id != region.pk:
+        raise Conflict(_("The image is not available in region %(region)s.") % {"region": region.code}, code="image")
+    ports = sorted({int(p) for p in ports if isinstance(p, int)} - {22}) if ports else []
+    raise_if(
+        create_violations(
+            hostname=hostname,
+            vcpus=vcpus,
+            memory_mib=memory_mib,
+            disk_gib=disk_gib,
+            ssh_public_key=ssh_public_key,
+            ports=ports,
+            name=name,
+            image=image,
+        )
+    )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin loses only this insert
+            instance = Instance.objects.create(
+                owner=owner,
+                image=image,
+                region=region,
+                name=name.strip(),
+                hostname=hostname,
+                vcpus=vcpus,
+                memory_mib=memory_mib,
+                disk_gib=disk_gib,
+                ssh_public_key=ssh_public_key.strip(),
+                ports=ports,
+                user_data=user_data or "",
+                idempotency_key=key,
+                backend=_backend_name(),
+            )
+    except IntegrityError:
+        return Instance.objects.get(owner=owner, idempotency_key=key)
+    audit_record(
+        actor=owner,
+        target=instance,
+        action="instance.create",
+        organization=None,
+        to_status=instance.state,
+        data={"image": str(image.pk), "region": region.code, "vcpus": vcpus, "memory_mib": memory_mib},
+    )
+    instance_state_changed.send(sender=Instance, instance=instance, previous="", to=instance.state)
+    _enqueue("launch_instance", instance)
+    return instance
+
+
+def _backend_name() -> str:
+    from django.conf import settings
+
+    return settings.SHELF_COMPUTE_BACKEND
+
+
+# --- what buyers (and operators) ask for ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def instance_start(*, actor: User, instance: Instance) -> Instance:
+    """stopped (or lost with its disk kept) → starting; the job boots it again."""
+    instance = _locked(instance)
+    _transition(instance, actor=actor, to=S.STARTING, action="instance.start")
+    _enqueue("start_instance", instance)
+    return instance
+
+
+@transaction.atomic
+def instance_stop(*, actor: User, instance: Instance) -> Instance:
+    """running → stopping; the job powers the guest down (ACPI, then a hard stop after the timeout)."""
+    instance = _locked(instance)
+    _transition(instance, actor=actor, to=S.STOPPING, action="instance.stop")
+    _enqueue("stop_instance", instance)
+    return instance
+
+
+@transaction.atomic
+def instance_reboot(*, actor: User, instance: Instance) -> Instance:
+    """running → rebooting; the job resets the guest and waits for it to come back."""
+    instance = _locked(instance)
+    _transition(instance, actor=actor, to=S.REBOOTING, action="instance.reboot")
+    _enqueue("reboot_instance", instance)
+    return instance
+
+
+@transaction.atomic
+def instance_terminate(*, actor: User, instance: Instance) -> Instance:
+    """Any state but terminating/terminated → terminating; the job frees the process, the disk and the seed."""
+    instance = _locked(instance)
+    _transition(instance, actor=actor, to=S.TERMINATING, action="instance.terminate")
+    _enqueue("terminate_instance", instance)
+    return instance
+
+
+# --- what the jobs report -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def instance_launch_begin(*, instance: Instance) -> Instance | None:
+    """pending → launching, claimed by one job; None when another job or the buyer got there first."""
+    instance = _locked(instance)
+    if instance.state != S.PENDING:
+        return None
+    _transition(instance, actor=None, to=S.LAUNCHING, action="instance.launch")
+    return instance
+
+
+@transaction.atomic
+def instance_launched(*, instance: Instance, ref: str, forwarded_ports: dict, ssh_host: str, console: dict) -> Instance:
+    """The back end accepted the launch: record its handle and ports whatever the state (a terminate may race)."""
+    instance = _locked(instance)
+    instance.backend_ref = ref
+    instance.forwarded_ports = forwarded_ports
+    instance.ssh_host = ssh_host
+    instance.console_info = console
+    instance.launched_at = instance.launched_at or timezone.now()
+    instance.save()
+    audit_record(actor=None, target=instance, action="instance.launched", data={"ref": ref, "ports": forwarded_ports})
+    return instance
+
+
+@transaction.atomic
+def instance_booted(*, instance: Instance, expected: str, data: dict | None = None) -> Instance | None:
+    """launching/starting/rebooting → running once the guest printed on its console; None if the state moved on."""
+    instance = _locked(instance)
+    if instance.state != expected:
+        return None
+    _transition(instance, actor=None, to=S.RUNNING, action="instance.running", data=data)
+    return instance
+
+
+@transaction.atomic
+def instance_stopped(
+    *, instance: Instance, reason: str = "", data: dict | None = None, expected: tuple[str, ...] = ()
+) -> Instance | None:
+    """stopping (or a start/reboot that did not boot, or `expected`) → stopped; None if the state moved on."""
+    instance = _locked(instance)
+    if instance.state not in (expected or (S.STOPPING, S.STARTING, S.REBOOTING)):
+        return None
+    _transition(instance, actor=None, to=S.STOPPED, action="instance.stopped", reason=reason, data=data)
+    return instance
+
+
+@transaction.atomic
+def instance_fail(
+    *, instance: Instance, reason: str, data: dict | None = None, console_tail: str = ""
+) -> Instance | None:
+    """pending/launching → failed with the reason the buyer reads (orders refunds on instance_failed).
+
+    `console_tail` is what the guest printed, kept on the row since the back end frees everything of a failed launch.
+    """
+    instance = _locked(instance)
+    if not can_transition(instance, S.FAILED):
+        return None
+    if console_tail:
+        instance.console_info = {**instance.console_info, "tail": console_tail}
+    _transition(instance, actor=None, to=S.FAILED, action="instance.failed", reason=reason, data=data)
+    return instance
+
+
+@transaction.atomic
+def instance_lose(*, instance: Instance, reason: str, expected: str | None = None) -> Instance | None:
+    """A live instance whose process the back end no longer runs → lost (reconciliation)."""
+    instance = _locked(instance)
+    if (expected is not None and instance.state != expected) or not can_transition(instance, S.LOST):
+        return None
+    _transition(instance, actor=None, to=S.LOST, action="instance.lost", reason=reason)
+    return instance
+
+
+@transaction.atomic
+def instance_terminated(*, instance: Instance) -> Instance | None:
+    instance = _locked(instance)
+    if instance.state != S.TERMINATING:
+        return None
+    instance.forwarded_ports = {}
+    _transition(instance, actor=None, to=S.TERMINATED, action="instance.terminated")
+    return instance
