@@ -301,6 +301,7 @@ def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.catalog.api import router as catalog_router
     from shelf.images.api import router as images_router
+    from shelf.orders.api import router as orders_router
     from shelf.prereview.api import router as prereview_router
     from shelf.products.api import router as products_router
     from shelf.reviews.api import router as reviews_router
@@ -315,6 +316,7 @@ def _mount_routers() -> None:
     api.add_router("/", scanning_router)
     api.add_router("/", webhooks_router)
     api.add_router("/", reviews_router)
+    api.add_router("/", orders_router)
 
 
 _mount_routers()
