@@ -119,9 +119,8 @@ def topup_new(request, payload: TopupIn):
     """Operators add money to a buyer's balance, with a reason kept in the ledger."""
     require_operator(request.user)
     entry = topup(actor=request.user, user=payload.user, amount=payload.amount, reason=payload.reason)
-    return Status(
-        201, {**LedgerEntryOut.from_orm(entry).dict(), "amount": entry.amount, "balance": balance_of(entry.user)}
-    )
+    entry.balance = balance_of(entry.user)
+    return Status(201, entry)
 
 
 def _uuid_or_404(value: str):
