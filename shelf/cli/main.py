@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from shelf.cli import config as cli_config
-from shelf.cli import images, products, scans
+from shelf.cli import images, orders, products, scans
 from shelf.cli.output import api_session, out
 
 app = typer.Typer(help="Shelf marketplace command-line client.", no_args_is_help=True, add_completion=False)
@@ -14,6 +14,10 @@ app.add_typer(images.app, name="image")
 app.command("scan")(scans.scan)
 images.app.command("scan")(scans.image_scan)
 app.add_typer(products.app, name="product")
+app.command("buy")(orders.buy)
+app.add_typer(orders.app, name="order")
+app.command("balance")(orders.balance)
+app.command("topup")(orders.topup)
 
 
 @app.command()
