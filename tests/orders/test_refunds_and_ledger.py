@@ -129,3 +129,15 @@ def test_a_buyer_reads_only_his_own_ledger(api, bruce, carol, olivia):
     topup(actor=olivia, user=bruce, amount="10.00", reason="bruce's")
     assert api(carol).get("ledger").json() == []
     assert api(carol).get("balance").json()["balance"] == "0.00"
+
+
+def test_demo_data_gives_bruce_a_balance_once(db):
+    from django.core.management import call_command
+
+    from shelf.accounts.models import User
+
+    call_command("demo_data", verbosity=0)
+    call_command("demo_data", verbosity=0)
+    bruce = User.objects.get(username="bruce")
+    assert balance_of(bruce) == Decimal("1000.00")
+    assert LedgerEntry.objects.get(user=bruce).actor.username == "olivia"
