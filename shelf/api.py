@@ -300,6 +300,7 @@ def _method_not_allowed(response: HttpResponse) -> str:
 def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.catalog.api import router as catalog_router
+    from shelf.compute.api import router as compute_router
     from shelf.images.api import router as images_router
     from shelf.orders.api import router as orders_router
     from shelf.prereview.api import router as prereview_router
@@ -317,6 +318,7 @@ def _mount_routers() -> None:
     api.add_router("/", webhooks_router)
     api.add_router("/", reviews_router)
     api.add_router("/", orders_router)
+    api.add_router("/", compute_router)
 
 
 _mount_routers()

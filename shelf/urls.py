@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("shelf.orders.urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.scanning.urls")),
+    path("", include("shelf.compute.urls")),
     path("", include("shelf.console.urls")),
 ]

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from shelf.cli import config as cli_config
-from shelf.cli import images, orders, products, scans
+from shelf.cli import images, instances, orders, products, scans
 from shelf.cli.output import api_session, out
 
 app = typer.Typer(help="Shelf marketplace command-line client.", no_args_is_help=True, add_completion=False)
@@ -18,6 +18,7 @@ app.command("buy")(orders.buy)
 app.add_typer(orders.app, name="order")
 app.command("balance")(orders.balance)
 app.command("topup")(orders.topup)
+app.add_typer(instances.app, name="instance")
 
 
 @app.command()

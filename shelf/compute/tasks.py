@@ -153,6 +153,15 @@ def run_start(instance: Instance) -> Instance:
         return instance_stopped(instance=instance, reason=str(exc)) or instance
     except NotFound as exc:
         return _lost_or(instance, exc)
+    except BackendError as exc:
+        return instance_stopped(instance=instance, reason=str(exc)) or instance
+    instance = instance_launched(
+        instance=instance,
+        ref=seen.ref,
+        forwarded_ports={str(k): v for k, v in seen.forwarded_ports.items()},
+        ssh_host=seen.ssh_host,
+        console={**instance.console_info, "boot_offset": seen.boot_offset},
+    )
     return wait_for_boot(instance, expected=S.STARTING, boot_offset=seen.boot_offset)
 
 
@@ -231,6 +240,14 @@ def reconcile() -> dict[str, list[str]]:
         backend.terminate(ref)
         done["orphans"].append(ref)
     return done
+
+
+def reconcile_quietly() -> dict | None:
+    try:
+        return reconcile()
+    except Exception:  # housekeeping's other work must not depend on the back end answering
+        log.exception("instance reconciliation failed")
+        return None
 
 
 @task(queue_name="default")

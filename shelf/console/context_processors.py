@@ -28,10 +28,12 @@ NAVIGATION = {
         (_("Server sizes"), "orders:operator_sizes"),
         (_("Orders"), "orders:operator_orders"),
         (_("Top-ups"), "orders:operator_topup"),
+        (_("Instances"), "compute:operator"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
         (_("My orders"), "orders:list"),
+        (_("My instances"), "compute:list"),
         (_("Balance"), "orders:balance"),
     ],
 }

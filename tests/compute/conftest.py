@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from pathlib import Path
 
@@ -54,3 +55,51 @@ def create(owner, image, **overrides):
 @pytest.fixture
 def image(alice):
     return available_image(alice.organizations.first())
+
+
+def kill_leftovers(data_dir: Path) -> list[int]:
+    """SIGKILL every qemu a test left under data_dir (by pidfile, checked against its command line)."""
+    import os
+    import signal
+
+    killed = []
+    for pidfile in (data_dir / "instances").glob("*/qemu.pid"):
+        try:
+            pid = int(pidfile.read_text())
+            if f"shelf-{pidfile.parent.name}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        except (OSError, ValueError):
+            continue
+    return killed
+
+
+@pytest.fixture(scope="session")
+def boot_image():
+    from shelf.compute import bootimage
+
+    if missing := bootimage.tools_missing() + [t for t in ("qemu-system-x86_64",) if not shutil.which(t)]:
+        pytest.skip(f"tools missing: {', '.join(missing)} (make system-deps installs them)")
+    return bootimage.build()
+
+
+@pytest.fixture(scope="session")
+def accel_decision(boot_image, tmp_path_factory):
+    """The canary once per session (it costs up to 20 s where KVM hangs), then every test uses its answer."""
+    from shelf.compute.backends.accel import decide
+
+    return decide(tmp_path_factory.mktemp("accel"))
+
+
+@pytest.fixture
+def vm(settings, accel_decision, boot_image, alice):
+    """Settings for booting real guests, the boot image as alice's available image; kills leftovers after."""
+    settings.SHELF_COMPUTE_BACKEND = "local"
+    settings.SHELF_COMPUTE_ACCEL = accel_decision["accel"]
+    settings.SHELF_COMPUTE_MEMORY_MIB = 1024
+    settings.SHELF_COMPUTE_BOOT_TIMEOUT = 120
+    settings.SHELF_COMPUTE_STOP_TIMEOUT = 20
+    image = available_image(alice.organizations.first(), boot_image.disk)
+    yield image
+    killed = kill_leftovers(settings.DATA_DIR)
+    assert not killed, f"a test left qemu processes running: {killed}"

@@ -25,6 +25,7 @@ class Command(BaseCommand):
 
     def run_once(self):
         from shelf.accounts.throttle import prune_failures
+        from shelf.compute.tasks import reconcile_quietly
         from shelf.images.tasks import housekeeping as images_housekeeping
         from shelf.scanning.models import VulnDbImport
         from shelf.scanning.services import scans_housekeeping
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         from shelf.webhooks.services import deliveries_due, delivery_attempt
 
         prune_failures()
+        reconcile_quietly()
         images = images_housekeeping()
         scans = scans_housekeeping()
         sent = [delivery_attempt(delivery).status for delivery in deliveries_due()]
