@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # System tools Shelf drives: qemu-img (image validation), ClamAV (malware pass, with signatures you provide),
-# mkfs/partitioning tools and db5.3-util (test images), chromium (browser tests).
-APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium
-APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium
+# mkfs/partitioning tools and db5.3-util (test images), chromium (browser tests); qemu-system-x86 runs instances
+# (the local compute back end), mtools writes their cloud-init seed, syslinux, cpio and the kernel/busybox packages
+# it fetches build the bootable test image (shelf/compute/bootimage.py).
+APT_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools gdisk fdisk db5.3-util clamav chromium \
+	qemu-system-x86 mtools syslinux syslinux-common cpio
+APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load clamscan chromium \
+	qemu-system-x86_64 mcopy syslinux cpio
 
 .PHONY: run test lint bench venv system-deps migrate demo clean openapi
 
