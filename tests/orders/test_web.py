@@ -138,3 +138,22 @@ def test_operators_manage_sizes_and_offers(web, olivia, db):
     assert response.status_code == 302
     assert InstanceOffer.objects.get(pk=offer.pk).on_sale is False
     assert web(olivia).get(f"/operator/offers/{offer.pk}/").status_code == 200
+
+
+def test_my_orders_page_runs_a_fixed_number_of_queries(web, rich_bruce, olivia, product, ssh_key):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shelf.orders.services import topup
+
+    client = web(rich_bruce)
+    client.post(f"/buy/{product.pk}/", purchase(product, ssh_key, "k0"))
+    with CaptureQueriesContext(connection) as one:
+        client.get("/buyer/orders/")
+    topup(actor=olivia, user=rich_bruce, amount="2000.00", reason="more")
+    for i in range(1, 6):
+        client.post(f"/buy/{product.pk}/", purchase(product, ssh_key, f"k{i}"))
+    with CaptureQueriesContext(connection) as six:
+        page = client.get("/buyer/orders/")
+    assert page.content.decode().count("/buyer/orders/") >= 6
+    assert len(six.captured_queries) == len(one.captured_queries)
