@@ -370,6 +370,24 @@ def scan_real() -> None:
         print(f"  {text}", flush=True)
 
 
+@benchmark("compute-launch")
+def compute_launch() -> None:
+    """Order to running with the boot image under the local back end: 5 sequential and 5 concurrent launches."""
+    print("compute: order to running (first console line), local qemu back end, one db_worker", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "from bench.compute_launch import bench\nfor t in bench(5): print(t)"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for text in done.stdout.splitlines():
+        print(f"  {text}", flush=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], flush=True)
+
+
 def main(names: list[str]) -> int:
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Instance(models.Model):
@@ -12,17 +13,17 @@ class Instance(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        LAUNCHING = "launching", _("launching")
-        RUNNING = "running", _("running")
-        STOPPING = "stopping", _("stopping")
-        STOPPED = "stopped", _("stopped")
-        STARTING = "starting", _("starting")
-        REBOOTING = "rebooting", _("rebooting")
-        TERMINATING = "terminating", _("terminating")
-        TERMINATED = "terminated", _("terminated")
-        FAILED = "failed", _("failed")
-        LOST = "lost", _("lost")
+        PENDING = "pending", pgettext_lazy("instance state", "pending")
+        LAUNCHING = "launching", pgettext_lazy("instance state", "launching")
+        RUNNING = "running", pgettext_lazy("instance state", "running")
+        STOPPING = "stopping", pgettext_lazy("instance state", "stopping")
+        STOPPED = "stopped", pgettext_lazy("instance state", "stopped")
+        STARTING = "starting", pgettext_lazy("instance state", "starting")
+        REBOOTING = "rebooting", pgettext_lazy("instance state", "rebooting")
+        TERMINATING = "terminating", pgettext_lazy("instance state", "terminating")
+        TERMINATED = "terminated", pgettext_lazy("instance state", "terminated")
+        FAILED = "failed", pgettext_lazy("instance state", "failed")
+        LOST = "lost", pgettext_lazy("instance state", "lost")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances")

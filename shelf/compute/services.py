@@ -32,7 +32,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.LAUNCHING: (S.PENDING,),
     S.RUNNING: (S.LAUNCHING, S.STARTING, S.REBOOTING),
     S.STOPPING: (S.RUNNING, S.REBOOTING),
-    S.STOPPED: (S.STOPPING, S.STARTING, S.REBOOTING),  # starting/rebooting → stopped: it did not (re)boot
+    # running → stopped: the guest powered itself off; starting/rebooting → stopped: it did not (re)boot
+    S.STOPPED: (S.STOPPING, S.STARTING, S.REBOOTING, S.RUNNING),
     S.STARTING: (S.STOPPED, S.LOST),
     S.REBOOTING: (S.RUNNING,),
     S.TERMINATING: (
@@ -88,7 +89,7 @@ def _transition(instance: Instance, *, actor, to: str, action: str, reason: str 
         actor=actor,
         target=instance,
         action=action,
-        organization=instance.image.organization if to == S.LAUNCHING else None,
+        organization=None,  # a buyer's server: not in the image provider's audit trail
         from_status=previous,
         to_status=to,
         reason=reason,
@@ -215,7 +216,7 @@ def instance_create(
         actor=owner,
         target=instance,
         action="instance.create",
-        organization=image.organization,
+        organization=None,
         to_status=instance.state,
         data={"image": str(image.pk), "region": region.code, "vcpus": vcpus, "memory_mib": memory_mib},
     )
@@ -307,20 +308,30 @@ def instance_booted(*, instance: Instance, expected: str, data: dict | None = No
 
 
 @transaction.atomic
-def instance_stopped(*, instance: Instance, reason: str = "", data: dict | None = None) -> Instance | None:
+def instance_stopped(
+    *, instance: Instance, reason: str = "", data: dict | None = None, expected: tuple[str, ...] = ()
+) -> Instance | None:
+    """stopping (or a start/reboot that did not boot, or `expected`) → stopped; None if the state moved on."""
     instance = _locked(instance)
-    if instance.state not in (S.STOPPING, S.STARTING, S.REBOOTING):
+    if instance.state not in (expected or (S.STOPPING, S.STARTING, S.REBOOTING)):
         return None
     _transition(instance, actor=None, to=S.STOPPED, action="instance.stopped", reason=reason, data=data)
     return instance
 
 
 @transaction.atomic
-def instance_fail(*, instance: Instance, reason: str, data: dict | None = None) -> Instance | None:
-    """pending/launching → failed with the reason the buyer reads (orders refunds on instance_failed)."""
+def instance_fail(
+    *, instance: Instance, reason: str, data: dict | None = None, console_tail: str = ""
+) -> Instance | None:
+    """pending/launching → failed with the reason the buyer reads (orders refunds on instance_failed).
+
+    `console_tail` is what the guest printed, kept on the row since the back end frees everything of a failed launch.
+    """
     instance = _locked(instance)
     if not can_transition(instance, S.FAILED):
         return None
+    if console_tail:
+        instance.console_info = {**instance.console_info, "tail": console_tail}
     _transition(instance, actor=None, to=S.FAILED, action="instance.failed", reason=reason, data=data)
     return instance
 

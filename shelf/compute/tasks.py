@@ -32,6 +32,8 @@ from shelf.storage import get_storage
 
 S = Instance.State
 POLL_SECONDS = 0.2
+INLINE_WAIT = 0.0  # seconds a job watches a boot itself before a deferred job takes over (one look)
+WATCH_EVERY = timedelta(seconds=0.5)
 # A row in a transitional state that has not moved for this long lost its job (a worker killed mid-job).
 STALLED_AFTER = timedelta(minutes=10)
 QEMU_FORMATS = {"vhd": "vpc"}
@@ -74,22 +76,19 @@ def _console_tail(backend, ref: str, size: int = 2048) -> str:
     return data[-size:].decode("utf-8", errors="replace")
 
 
-def wait_for_boot(instance: Instance, *, expected: str, boot_offset: int) -> Instance:
-    """Poll the back end until the guest prints on its console since `boot_offset` (→ running) or the timeout."""
+def boot_step(instance: Instance, *, expected: str, boot_offset: int, deadline: float) -> Instance | None:
+    """One look at a booting guest: the instance once settled (running, failed, stopped again), None while booting."""
     backend = get_backend()
     ref = _ref(instance)
-    deadline = time.monotonic() + settings.SHELF_COMPUTE_BOOT_TIMEOUT
-    while True:
-        seen = backend.describe(ref)
-        if seen.state == "running" and seen.console_size > boot_offset:
-            done = instance_booted(instance=instance, expected=expected, data={"console_offset": boot_offset})
-            return done or _reload(instance.pk)
-        current = _reload(instance.pk)
-        if current is None or current.state != expected:
-            return current  # terminated or stopped meanwhile: whoever moved it owns it now
-        if seen.state in ("stopped", "absent") or time.monotonic() > deadline:
-            break
-        time.sleep(POLL_SECONDS)
+    seen = backend.describe(ref)
+    if seen.state == "running" and seen.console_size > boot_offset:
+        done = instance_booted(instance=instance, expected=expected, data={"console_offset": boot_offset})
+        return done or _reload(instance.pk)
+    current = _reload(instance.pk)
+    if current is None or current.state != expected:
+        return current  # terminated or stopped meanwhile: whoever moved it owns it now
+    if seen.state not in ("stopped", "absent") and time.time() <= deadline:
+        return None
     if seen.state in ("stopped", "absent"):
         reason = _("The guest stopped before it printed anything on its console: %(detail)s") % {
             "detail": seen.detail or _("the process exited")
@@ -101,12 +100,32 @@ def wait_for_boot(instance: Instance, *, expected: str, boot_offset: int) -> Ins
     tail = _console_tail(backend, ref)
     if expected == S.LAUNCHING:
         # Free the host at once; the reason and what the console showed stay on the row.
-        current.console_info = {**current.console_info, "tail": tail}
-        current.save(update_fields=["console_info", "updated_at"])
         backend.terminate(ref)
-        return instance_fail(instance=current, reason=reason, data={"console_tail": tail}) or _reload(instance.pk)
+        return instance_fail(instance=current, reason=reason, console_tail=tail) or _reload(instance.pk)
     backend.stop(ref, timeout=0)
     return instance_stopped(instance=current, reason=reason) or _reload(instance.pk)
+
+
+def wait_for_boot(instance: Instance, *, expected: str, boot_offset: int, deadline: float | None = None) -> Instance:
+    """Watch the guest until it prints on its console since `boot_offset` (→ running) or the boot timeout.
+
+    Where the task back end can defer jobs (the database queue), a job watches for INLINE_WAIT seconds and then hands
+    over to a `watch_boot` job WATCH_EVERY later, so a slow boot does not hold a worker that scans and other launches
+    need; elsewhere (the immediate back end of tests) it watches to the end itself.
+    """
+    deadline = deadline or time.time() + settings.SHELF_COMPUTE_BOOT_TIMEOUT
+    defer = watch_boot.get_backend().supports_defer
+    inline_until = time.monotonic() + (INLINE_WAIT if defer else float("inf"))
+    while True:
+        done = boot_step(instance, expected=expected, boot_offset=boot_offset, deadline=deadline)
+        if done is not None:
+            return done
+        if time.monotonic() > inline_until:
+            watch_boot.using(run_after=timezone.now() + WATCH_EVERY).enqueue(
+                str(instance.pk), expected, boot_offset, deadline
+            )
+            return _reload(instance.pk)
+        time.sleep(POLL_SECONDS)
 
 
 def run_launch(instance: Instance) -> Instance:
@@ -197,7 +216,8 @@ def run_terminate(instance: Instance) -> Instance:
 def reconcile() -> dict[str, list[str]]:
     """Put the rows right after a restart or a dead worker, from what the back end actually runs.
 
-    - a running, rebooting or stopping instance whose process is gone → lost (stopping: → stopped);
+    - a running or rebooting instance whose guest powered itself off → stopped; whose process died otherwise → lost;
+    - a stopping instance whose process is gone → stopped;
     - a stopped instance whose disk is gone → lost; a launching one past the boot timeout whose guest printed → running;
     - a row stuck in a transitional state for STALLED_AFTER → its job again (jobs are idempotent);
     - what the back end holds for no live instance (terminated rows, deleted rows) → terminated there.
@@ -213,7 +233,11 @@ def reconcile() -> dict[str, list[str]]:
         seen = held.get(ref)
         stale = instance.updated_at < now - STALLED_AFTER
         state = instance.state
-        if state in (S.RUNNING, S.REBOOTING) and (seen is None or seen.state in ("stopped", "absent")):
+        if state in (S.RUNNING, S.REBOOTING) and seen is not None and seen.state == "stopped" and seen.exit == "clean":
+            # The guest powered itself off (poweroff over SSH): stopped, as a cloud shows it, disk kept.
+            if instance_stopped(instance=instance, reason=_("The guest powered itself off."), expected=(state,)):
+                done["stopped"].append(ref)
+        elif state in (S.RUNNING, S.REBOOTING) and (seen is None or seen.state in ("stopped", "absent")):
             why = seen.detail if seen else ""
             reason = _("Its process is gone (the host restarted or it was killed)%(why)s.") % {
                 "why": f": {why}" if why else ""
@@ -226,8 +250,12 @@ def reconcile() -> dict[str, list[str]]:
         elif state == S.STOPPING and (seen is None or seen.state in ("stopped", "absent")):
             if instance_stopped(instance=instance):
                 done["stopped"].append(ref)
-        elif state == S.LAUNCHING and seen is not None and seen.state == "running" and stale:
-            if instance_booted(instance=instance, expected=state):
+        elif state == S.LAUNCHING and seen is not None and stale:
+            # Its watch was lost with a worker: one last look decides (running, or failed past the timeout).
+            settled = boot_step(
+                instance, expected=state, boot_offset=int(instance.console_info.get("boot_offset", 0)), deadline=0
+            )
+            if settled is not None and settled.state == S.RUNNING:
                 done["running"].append(ref)
         elif stale and state in JOBS:
             log.warning("requeueing %s of instance %s, stalled since %s", state, instance.pk, instance.updated_at)
@@ -281,6 +309,14 @@ def reboot_instance(instance_id: str) -> str:
 def terminate_instance(instance_id: str) -> str:
     instance = _reload(instance_id)
     return run_terminate(instance).state if instance else "gone"
+
+
+@task(queue_name="default", priority=-10)  # behind launches and stops waiting in the queue: they are the buyer's
+def watch_boot(instance_id: str, expected: str, boot_offset: int, deadline: float) -> str:
+    instance = _reload(instance_id)
+    if instance is None:
+        return "gone"
+    return wait_for_boot(instance, expected=expected, boot_offset=boot_offset, deadline=deadline).state
 
 
 @task(queue_name="default")

@@ -163,6 +163,17 @@ def test_budget_and_a_killed_process(vm, bruce, settings):
 
     first = tasks.run_start(instance_start(actor=bruce, instance=first))
     assert first.state == S.RUNNING and _pid(first)
+
+    # The guest powering itself off (as `poweroff` over SSH would) is a stop, not a loss.
+    _console_until(ApiClient(bruce), first, f"{BOOT_MARK} ready")
+    pid = _pid(first)
+    assert get_backend()._qmp(Path(get_backend().root, first.backend_ref), "system_powerdown")
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert tasks.reconcile()["stopped"] == [first.backend_ref]
+    first = _refresh(first)
+    assert first.state == S.STOPPED and first.state_reason == "The guest powered itself off."
     first = tasks.run_terminate(instance_terminate(actor=bruce, instance=first))
     assert first.state == S.TERMINATED and _pid(first) is None
 

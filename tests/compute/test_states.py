@@ -97,3 +97,39 @@ def test_visibility(bruce, olivia, alice, image, django_user_model):
     assert list(instances_for(other)) == []
     assert list(instances_for(olivia)) == [mine]
     assert list(instances_for(alice)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_key_at_once_creates_one_instance_and_one_launch(bruce, image, monkeypatch):
+    import threading
+
+    from django.db import connection, transaction
+
+    from shelf.compute import tasks
+
+    enqueued = []
+
+    class Recorder:  # stands in for the launch job: this test is about what is enqueued, not a boot
+        def enqueue(self, instance_id):
+            enqueued.append(instance_id)
+
+    monkeypatch.setattr(tasks, "launch_instance", Recorder())
+    barrier, made = threading.Barrier(2), []
+
+    def order():
+        try:
+            barrier.wait()
+            with transaction.atomic():  # as orders calls it, inside its own transaction
+                made.append(create(bruce, image, idempotency_key="same-click").pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 2 and made[0] == made[1]
+    assert Instance.objects.count() == 1
+    assert enqueued == [str(made[0])]
+    assert AuditEvent.objects.filter(action="instance.create").count() == 1

@@ -61,6 +61,9 @@ class BackendInstance:
     boot_offset: int = 0  # console offset at which the current boot began
     memory_mib: int = 0
     detail: str = ""  # why it is in that state, for logs and the buyer (exit reason, …)
+    # For "stopped": "clean" when the guest powered off or was stopped by the back end, "died" when its process
+    # was killed or crashed (or the host went down under it).
+    exit: str = ""
 
 
 class ComputeBackend(Protocol):

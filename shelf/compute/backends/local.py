@@ -272,6 +272,8 @@ class LocalQemuBackend:
         for _attempt in range(3):
             (directory / "qmp.sock").unlink(missing_ok=True)
             (directory / "qemu.pid").unlink(missing_ok=True)
+            if spec.pop("last_stop", None) is not None:
+                self._write_json(directory / "spec.json", spec)
             boot_offset = self._console_end(directory)
             self._write_json(directory / "boot.json", {"boot_offset": boot_offset, "accel": accel})
             done = subprocess.run(
@@ -294,8 +296,14 @@ class LocalQemuBackend:
             boot = json.loads((directory / "boot.json").read_text())
         except (OSError, ValueError):
             boot = {"boot_offset": 0}
+        exit_how, detail = "", ""
         if pid is None:
             state = "stopped"
+            # qemu removes its pidfile when it exits (the guest powered off, QMP quit); killed, it cannot.
+            if (directory / "qemu.pid").exists():
+                exit_how, detail = "died", "the qemu process died (killed or crashed, or the host went down)"
+            else:
+                exit_how, detail = "clean", spec.get("last_stop", "") or "the guest powered off"
         else:
             state = "running" if end > boot["boot_offset"] else "booting"
         return BackendInstance(
@@ -305,7 +313,8 @@ class LocalQemuBackend:
             console_size=end,
             boot_offset=boot["boot_offset"],
             memory_mib=int(spec["memory_mib"]),
-            detail=spec.get("last_stop", "") if pid is None else "",
+            detail=detail,
+            exit=exit_how,
         )
 
     def launch(self, spec: LaunchSpec, idempotency_key: str) -> BackendInstance:
