@@ -302,6 +302,7 @@ def _mount_routers() -> None:
     from shelf.catalog.api import router as catalog_router
     from shelf.compute.api import router as compute_router
     from shelf.images.api import router as images_router
+    from shelf.orders.api import router as orders_router
     from shelf.prereview.api import router as prereview_router
     from shelf.products.api import router as products_router
     from shelf.reviews.api import router as reviews_router
@@ -318,6 +319,7 @@ def _mount_routers() -> None:
     api.add_router("/", webhooks_router)
     api.add_router("/", reviews_router)
     api.add_router("/", storefront_router)
+    api.add_router("/", orders_router)
     api.add_router("/", compute_router)
 
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "shelf.notifications",
     "shelf.webhooks",
     "shelf.reviews",
+    "shelf.orders",
     "shelf.storefront",
     "shelf.console",
     "shelf",

@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shelf.cli import catalog, images, instances, products, scans
+from shelf.cli import catalog, images, instances, orders, products, scans
 from shelf.cli import config as cli_config
 from shelf.cli.output import api_session, out
 
@@ -15,6 +15,10 @@ app.command("scan")(scans.scan)
 images.app.command("scan")(scans.image_scan)
 app.add_typer(products.app, name="product")
 app.add_typer(catalog.app, name="catalog")
+app.command("buy")(orders.buy)
+app.add_typer(orders.app, name="order")
+app.command("balance")(orders.balance)
+app.command("topup")(orders.topup)
 app.add_typer(instances.app, name="instance")
 
 

@@ -12,6 +12,7 @@ NAVIGATION = {
         (_("Images"), "images:list"),
         (_("Agreements"), "console:provider_agreements"),
         (_("Webhooks"), "webhooks:list"),
+        (_("Sales"), "orders:provider_list"),
     ],
     "operator": [
         (_("Overview"), "console:operator_home"),
@@ -24,11 +25,16 @@ NAVIGATION = {
         (_("Scan policy"), "scanning:policy"),
         (_("Malware rules"), "scanning:yara_rules"),
         (_("Pre-review words"), "prereview:words"),
+        (_("Server sizes"), "orders:operator_sizes"),
+        (_("Orders"), "orders:operator_orders"),
+        (_("Top-ups"), "orders:operator_topup"),
         (_("Instances"), "compute:operator"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
+        (_("My orders"), "orders:list"),
         (_("My instances"), "compute:list"),
+        (_("Balance"), "orders:balance"),
     ],
 }
 

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._ensure_demo_users()
             self._relax_scan_policy()
+            self._fund_buyer()
         self.stdout.write(
             f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), olivia (operator), bruce (buyer)."
         )
@@ -53,6 +54,16 @@ class Command(BaseCommand):
                 "Demo scan policy: images may pass without vulnerability data "
                 "(operators can require it again under Scan policy; import OSV data with vulndb_import)."
             )
+
+    def _fund_buyer(self):
+        """bruce starts with 1000.00 CNY, topped up by olivia like any balance, so he can buy right away."""
+        from shelf.orders.models import LedgerEntry
+        from shelf.orders.services import topup
+
+        bruce = User.objects.get(username="bruce")
+        if not LedgerEntry.objects.filter(user=bruce).exists():
+            topup(actor=User.objects.get(username="olivia"), user=bruce, amount="1000.00", reason="demo credit")
+            self.stdout.write("Demo balance: bruce has 1000.00 CNY.")
 
     def _ensure_demo_users(self):
         # The demo password is weaker than the policy allows, so it is set directly after creation.
