@@ -39,8 +39,8 @@ NAVIGATION = {
 }
 
 
-# Where the storefront's header sends a signed-in provider or operator back to (buyers shop on the storefront itself;
-# their orders and instances join the header once those pages exist).
+# Where the storefront's header sends a signed-in provider or operator back to (buyers shop on the storefront itself,
+# whose header links their orders and instances).
 CONSOLE_LINKS = {
     "provider": (_("Provider console"), "console:provider_home"),
     "operator": (_("Operator console"), "console:operator_home"),

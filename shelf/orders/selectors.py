@@ -60,6 +60,13 @@ def offers_for_revision(revision: Revision) -> list[tuple[Delivery, list[Instanc
     ]
 
 
+def cheapest_offer(revision: Revision) -> InstanceOffer | None:
+    """The cheapest server the revision can be bought on, in its billing mode's unit: "image price + server from"."""
+    key = "price_hourly" if revision.billing_mode == Revision.BillingMode.POSTPAID else "price_monthly"
+    offers = [offer for _delivery, offers in offers_for_revision(revision) for offer in offers]
+    return min(offers, key=lambda offer: (getattr(offer, key), offer.instance_type.position), default=None)
+
+
 def regions_for(codes) -> QuerySet[Region]:
     return Region.objects.filter(code__in=codes)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shelf.catalog.selectors import category_tree, regions_active
 from shelf.errors import RuleViolations
+from shelf.orders.selectors import cheapest_offer
 from shelf.products.downloads import document_response, picture_response
 from shelf.products.models import Revision
 from shelf.products.selectors import products_viewable, working_revision
@@ -121,6 +122,7 @@ def product_detail(request, product_id):
             "revision": revision,
             "product": revision.product,
             "verified": verified_panel(revision=revision),
+            "server_from": cheapest_offer(revision),
             "monthly": monthly_price(
                 billing_mode=revision.billing_mode,
                 price_monthly=revision.price_monthly,

@@ -153,7 +153,9 @@ def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(cli
     above_fold = html[: html.index('id="verified"')]
     assert NAME in above_fold and SUMMARY in above_fold
     assert "CNY 59.00" in above_fold and "/ month" in above_fold and "CNY 599.00" in above_fold
-    assert "the server is priced when you choose its size at ordering" in above_fold  # no invented server price
+    # The cheapest server size on sale in its regions (the seeded S5.SMALL1), and the way to buy both.
+    assert "Image price + server from CNY" in above_fold and "/ month (S5.SMALL1)" in above_fold
+    assert f'href="/buy/{product_id}/"' in above_fold
     assert "South China (Guangzhou)" in above_fold and "East China (Shanghai)" in above_fold
     assert "Debian GNU/Linux 12 (bookworm)" in above_fold
     assert f'href="/products/{product_id}/document/"' in above_fold
@@ -229,7 +231,7 @@ def test_a_product_not_listed_is_404_for_everyone_but_its_previewers(request, ma
     assert operator.status_code == 404 and 'href="/operator/reviews/' in operator.content.decode()
 
 
-def test_header_links_each_role_to_its_console_and_buyers_to_nothing_that_does_not_exist(request, lnmp, olivia):
+def test_header_links_each_role_to_its_console_and_buyers_to_their_orders_and_instances(request, lnmp, olivia):
     anonymous = Client().get("/").content.decode()
     assert 'href="/accounts/login/"' in anonymous and "console" not in anonymous.lower().split("<main>")[0]
     provider = web_client(request.getfixturevalue("alice")).get("/").content.decode()
@@ -239,7 +241,8 @@ def test_header_links_each_role_to_its_console_and_buyers_to_nothing_that_does_n
     buyer = web_client(request.getfixturevalue("bruce")).get("/").content.decode()
     header = buyer.split("<main>")[0]
     assert "console-link" not in header and "bruce" in header
-    assert "My orders" not in header and "My instances" not in header  # those pages come with ordering
+    assert 'href="/buyer/orders/">My orders' in header and 'href="/instances/">My instances' in header
+    assert "My orders" not in anonymous and "My orders" not in provider
 
 
 def test_signing_in_takes_buyers_to_the_storefront_and_the_others_to_their_console(request, client):
@@ -278,9 +281,9 @@ def test_product_page_query_count(client, lnmp, scanned_result, django_assert_nu
 
 # Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the page,
 # its facets and count: 3); the product page reads the listed revision with its pictures and deliveries (3) and
-# the latest finished scans of its images (1).
+# the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2).
 LIST_QUERIES = 6
-PRODUCT_QUERIES = 4
+PRODUCT_QUERIES = 6
 
 
 def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_result):
