@@ -7,7 +7,7 @@
 """
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
@@ -94,6 +94,10 @@ def _constraints_for(branch: dict, constraints: dict) -> dict:
     return out
 
 
+def _accepts_bool(annotation: Any) -> bool:
+    return annotation is bool or annotation is Any or bool in get_args(annotation)
+
+
 class InputSchema(Schema):
     """The base of every API input schema: a field holding NUL anywhere is a 422 naming that field.
 
@@ -105,6 +109,15 @@ class InputSchema(Schema):
     required_fields: ClassVar[tuple[str, ...]] = ()
     field_rules: ClassVar[dict[str, dict[str, Any]]] = {}
     model_config = ConfigDict(json_schema_extra=_document_rules)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true and false as 1 and 0 where a number is expected; a client that sends them means
+        # something else (a size of `false` is not an empty file).
+        if isinstance(value, bool) and not _accepts_bool(cls.model_fields[info.field_name].annotation):
+            raise PydanticCustomError("bool_not_number", _("Send a number here, not true or false."))
+        return value
 
     @model_validator(mode="before")
     @classmethod

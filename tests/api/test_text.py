@@ -155,3 +155,11 @@ def test_console_token_name_refuses_bidi(web, alice):
     response = web(alice).post("/accounts/tokens/", {"name": f"lap{RLO}"}, follow=True)
     assert "bidirectional" in response.content.decode()
     assert not ApiToken.objects.filter(user=alice).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [True, False])
+def test_true_or_false_is_no_number(api, alice, value):
+    answer = api(alice).post("images", json={"name": "disk", "region": "ap-guangzhou", "format": "raw", "size": value})
+    assert answer.status_code == 422
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("size", "bool_not_number")]

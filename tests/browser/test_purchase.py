@@ -27,7 +27,7 @@ def test_the_price_follows_the_choices_and_the_order_charges_it(live_server, pag
     seed(apps)  # the transactional test flushed the seeded sizes
     product = listed_product(User.objects.get(username="alice").organizations.get())
     log_in(page, live_server.url, "bruce")
-    page.wait_for_url(f"{live_server.url}/buyer/")
+    page.wait_for_url(f"{live_server.url}/")  # buyers land on the storefront
     page.goto(f"{live_server.url}/buy/{product.pk}/")
     total = page.locator('[data-quote="total"]')
     expect(total).to_have_text("144.00")  # priced by the server: S5.SMALL1 45.00 + image 99.00
