@@ -62,6 +62,9 @@ run: system-deps demo
 	@echo ""
 	$(BIN)/python manage.py serve
 
+# One pytest process per core (pytest-xdist); PYTEST_ARGS replaces it, e.g. PYTEST_ARGS='-m "not vm" -n 2'.
+PYTEST_ARGS ?= -n auto
+
 test: system-deps venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

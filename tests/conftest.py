@@ -104,3 +104,14 @@ def web():
 def pytest_configure(config):
     # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make are still sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# Tests that boot real guests (the boot image under qemu or libvirt): CI runs them once, on the embedded default,
+# not again on PostgreSQL (`-m "not vm"`).
+VM_FIXTURES = {"vm", "boot_image", "accel_decision"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.vm)

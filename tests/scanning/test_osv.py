@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -778,7 +777,7 @@ def test_from_records_skips_invalid_records():
 # --------------------------------------------------------------------------- performance
 
 
-def test_index_and_match_scale_by_key_lookup():
+def test_index_and_match_scale_by_key_lookup(monkeypatch):
     ecosystems = ["Debian:12", "Debian:11", "Ubuntu:22.04:LTS", "Alpine:v3.19", "AlmaLinux:9"]
     records = []
     for i in range(50_000):
@@ -794,16 +793,19 @@ def test_index_and_match_scale_by_key_lookup():
             packages.append(InstalledPackage(ecosystem, name, version))
         else:
             packages.append(InstalledPackage(ecosystem, f"bin{i}", version, name))
-    started = time.perf_counter()
     index = OsvIndex.from_records(records)
-    built = time.perf_counter()
+    # Counted, not timed (the machine is shared): matching looks up each package's own records by key and
+    # evaluates only those, never the 50,000.
+    from shelf.scanning.osv import index as index_module
+
+    evaluated = []
+    evaluate = index_module._Entry.evaluate
+    monkeypatch.setattr(index_module._Entry, "evaluate", lambda self, *a: evaluated.append(1) or evaluate(self, *a))
     matches = index.match(packages)
-    finished = time.perf_counter()
     assert len(index) == 50_000
+    assert len(evaluated) == 2_000 * 5  # five records name each package
     # Package i is pkg{5i + i % 5} in ecosystem i % 5: records SYN-{j}, j = 5i + i % 5 + 10000k (k = 0..4),
     # all in that same ecosystem; each is vulnerable when its fix 1.{j % 7}-2 is above 1.3-1, i.e. j % 7 >= 3.
     expected = sum(1 for i in range(2_000) for k in range(5) if (i * 5 + i % 5 + 10_000 * k) % 7 >= 3)
     assert expected > 4_000
     assert len(matches) == expected
-    assert built - started < 3.0, f"indexing took {built - started:.2f}s"
-    assert finished - built < 2.0, f"matching took {finished - built:.2f}s"
