@@ -87,23 +87,18 @@ class LocalQemuBackend:
         """The qemu process of `ref` if it runs: the pidfile's pid, checked against its command line."""
         try:
             pid = int((self._dir(ref) / "qemu.pid").read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return None
-        return pid if self._is_qemu_of(ref, pid) else None
-
-    @staticmethod
-    def _is_qemu_of(ref: str, pid: int) -> bool:
-        """Whether `pid` is still `ref`'s qemu (its command line names it, not a zombie)."""
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
         if f"shelf-{ref}".encode() not in cmdline:
-            return False  # the pid was reused by something else
+            return None  # the pid was reused by something else
         try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                return None
         except OSError:
-            return False
+            return None
+        return pid
 
     def _alive(self, ref: str) -> bool:
         return self._pid(ref) is not None
@@ -388,14 +383,12 @@ class LocalQemuBackend:
             return self._describe(ref, directory)
 
     def _wait_gone(self, ref: str, pid: int, timeout: float) -> bool:
-        """Whether the process `pid` ended within `timeout`. qemu removes its pidfile while it is still exiting
-        (closing the disk), so the process itself is watched, not the pidfile."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._is_qemu_of(ref, pid):
+            if self._pid(ref) != pid:
                 return True
             time.sleep(0.1)
-        return not self._is_qemu_of(ref, pid)
+        return self._pid(ref) != pid
 
     def _qmp(self, directory: Path, command: str) -> bool:
         try:
