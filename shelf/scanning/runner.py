@@ -44,6 +44,8 @@ class ScannerProcess:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
         if os.environ.get("SHELF_CLAMAV_DB"):
             env["SHELF_CLAMAV_DB"] = os.environ["SHELF_CLAMAV_DB"]
+        if os.environ.get("PYTHONPATH"):  # the scanner runs the same Shelf as its parent (a checkout on PYTHONPATH)
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         return subprocess.Popen(
             [sys.executable, "-m", "shelf.scanning.runner"],
             stdin=subprocess.PIPE,

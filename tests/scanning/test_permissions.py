@@ -169,3 +169,18 @@ def test_default_failing_ids(broken):
         "permissions.suid",
     } <= set(DEFAULT_FAIL_CHECKS)
     assert "permissions.home_modes" not in DEFAULT_FAIL_CHECKS
+
+
+def test_an_unmounted_fat_boot_partition_is_not_reported_world_writable():
+    """The boot test image (shelf.compute.bootimage) has a FAT boot partition no fstab mounts: dissect shows it under
+    /$fs$/fs0 with mode 0777 (FAT has no modes). It is not part of the running tree, so not a blocking finding."""
+    import shutil
+
+    from shelf.compute import bootimage
+    from shelf.scanning.engine import scan_image
+
+    if missing := bootimage.tools_missing() + [t for t in ("qemu-img",) if not shutil.which(t)]:
+        pytest.skip(f"tools missing: {', '.join(missing)} (make system-deps installs them)")
+    result = scan_image(bootimage.build().disk, "raw", checks=["permissions.world_writable"])
+    assert result.os is not None and not result.incomplete
+    assert [f.title for f in result.findings if f.check_id == "permissions.world_writable"] == []

@@ -76,16 +76,33 @@ Description: server-side, HTML-embedded scripting language (FPM-CGI binary)
 
 def ensure_demo_product(*, alice: User, olivia: User) -> tuple[Revision, bool]:
     """alice's listed demo product; True when this call listed it."""
+    return ensure_listed(
+        alice=alice,
+        olivia=olivia,
+        name=DEMO_NAME,
+        image=lambda organization: scanned_image(
+            alice,
+            organization,
+            name=DEMO_IMAGE,
+            build=disk_image,
+            description="Debian 12 with Nginx, MariaDB and PHP-FPM",
+            os_hint="Debian 12",
+        ),
+        draft=_demo_draft,
+    )
+
+
+def ensure_listed(*, alice: User, olivia: User, name: str, image, draft) -> tuple[Revision, bool]:
+    """alice's listed product `name`: `image(organization)` gives its scanned image, `draft(alice, organization,
+    image)` fills in a new draft; submitted by alice and approved by olivia. True when this call listed it."""
     organization = alice.organizations.get()
-    listed = Revision.objects.filter(product__organization=organization, name=DEMO_NAME, status=Revision.Status.LISTED)
+    listed = Revision.objects.filter(product__organization=organization, name=name, status=Revision.Status.LISTED)
     if listed.exists():
         return listed.get(), False
-    image = _demo_image(alice, organization)
-    revision = (
-        Revision.objects.filter(product__organization=organization, name=DEMO_NAME).order_by("-created_at").first()
-    )
+    scanned = image(organization)
+    revision = Revision.objects.filter(product__organization=organization, name=name).order_by("-created_at").first()
     if revision is None or revision.status not in (Revision.Status.DRAFT, Revision.Status.IN_REVIEW):
-        revision = _demo_draft(alice, organization, image)
+        revision = draft(alice, organization, scanned)
     if revision.status == Revision.Status.DRAFT:
         from shelf.products.services import product_submit
 
@@ -112,8 +129,11 @@ def disk_image(directory: Path, tree: Path | None = None) -> Path:
     return convert(disk, directory / "disk.qcow2", "qcow2")
 
 
-def _demo_image(alice: User, organization) -> Image:
-    """The demo image, available and scanned: imported, validated and scanned synchronously if not yet."""
+def scanned_image(
+    alice: User, organization, *, name: str, build, description: str, os_hint: str, region: str = DEMO_REGION
+) -> Image:
+    """alice's image `name`, available and scanned: `build(directory)` writes its qcow2 disk, which is imported,
+    validated and scanned synchronously if not yet."""
     from shelf.images.services import image_import_complete, image_import_start, image_upload_chunk
     from shelf.images.tasks import run_validation
     from shelf.scanning.models import Scan
@@ -121,37 +141,41 @@ def _demo_image(alice: User, organization) -> Image:
     from shelf.scanning.services import scan_request, scan_run
 
     image = (
-        Image.objects.filter(organization=organization, name=DEMO_IMAGE, status=Image.Status.AVAILABLE)
+        Image.objects.filter(organization=organization, name=name, status=Image.Status.AVAILABLE)
         .order_by("-created_at")
         .first()
     )
     if image is None:
         with tempfile.TemporaryDirectory(prefix="shelf-demo-") as tmp:
-            data = disk_image(Path(tmp)).read_bytes()
-        image = image_import_start(
-            actor=alice,
-            organization=organization,
-            name=DEMO_IMAGE,
-            region_code=DEMO_REGION,
-            disk_format="qcow2",
-            size=len(data),
-            description="Debian 12 with Nginx, MariaDB and PHP-FPM",
-            os_hint="Debian 12",
-        )
-        image_upload_chunk(actor=alice, image=image, start=0, length=len(data), total=len(data), body=io.BytesIO(data))
-        image = image_import_complete(actor=alice, image=image, sha256=hashlib.sha256(data).hexdigest())
+            disk = build(Path(tmp))
+            size = disk.stat().st_size
+            image = image_import_start(
+                actor=alice,
+                organization=organization,
+                name=name,
+                region_code=region,
+                disk_format="qcow2",
+                size=size,
+                description=description,
+                os_hint=os_hint,
+            )
+            with disk.open("rb") as body:
+                image_upload_chunk(actor=alice, image=image, start=0, length=size, total=size, body=body)
+            with disk.open("rb") as body:
+                sha256 = hashlib.file_digest(body, "sha256").hexdigest()
+        image = image_import_complete(actor=alice, image=image, sha256=sha256)
         image.refresh_from_db()
         if image.status == Image.Status.VALIDATING:  # a queued job (the database task backend): validate now
             image = run_validation(image)
         if image.status != Image.Status.AVAILABLE:
-            raise RuntimeError(f"the demo image was refused: {image.failure_reason}")
+            raise RuntimeError(f"the image {name!r} was refused: {image.failure_reason}")
     scan = latest_scan(image)
     if scan is None:
         scan = scan_request(image=image, trigger=Scan.Trigger.IMPORT)
     if scan.status == Scan.Status.QUEUED:  # the worker would run it later; the demo wants the result now
         scan = scan_run(scan=scan)
     if scan.verdict != Scan.Verdict.PASSED:
-        raise RuntimeError(f"the demo image's scan did not pass: {scan.verdict or scan.status} {scan.error}")
+        raise RuntimeError(f"the scan of {name!r} did not pass: {scan.verdict or scan.status} {scan.error}")
     return image
 
 
@@ -183,36 +207,39 @@ def _demo_draft(alice: User, organization, image: Image) -> Revision:
     return Revision.objects.get(pk=revision.pk)
 
 
-def picture_png() -> bytes:
-    """The product picture: 390 x 260 px, 72 dpi, naming the product and the company (the review checklist)."""
+LNMP_BADGES = (("Nginx", (0, 150, 57)), ("MariaDB", (192, 118, 90)), ("PHP", (119, 123, 180)))
+
+
+def picture_png(title: str = "LNMP Web Stack", subtitle: str = "Debian 12", badges=LNMP_BADGES) -> bytes:
+    """A product picture: 390 x 260 px, 72 dpi, naming the product and the company (the review checklist)."""
     from PIL import Image as PILImage
     from PIL import ImageDraw
 
     picture = PILImage.new("RGB", (390, 260), (16, 78, 160))
     draw = ImageDraw.Draw(picture)
     draw.rectangle((0, 196, 390, 260), fill=(10, 52, 110))
-    for i, (label, color) in enumerate(
-        (("Nginx", (0, 150, 57)), ("MariaDB", (192, 118, 90)), ("PHP", (119, 123, 180)))
-    ):
+    for i, (label, color) in enumerate(badges):
         draw.rounded_rectangle((24 + i * 118, 110, 130 + i * 118, 160), radius=8, fill=color)
         draw.text((36 + i * 118, 128), label, fill=(255, 255, 255), font_size=18)
-    draw.text((24, 30), "LNMP Web Stack", fill=(255, 255, 255), font_size=34)
-    draw.text((24, 74), "Debian 12", fill=(200, 220, 255), font_size=20)
+    draw.text((24, 30), title, fill=(255, 255, 255), font_size=34)
+    draw.text((24, 74), subtitle, fill=(200, 220, 255), font_size=20)
     draw.text((24, 214), "Alice Images Ltd.", fill=(255, 255, 255), font_size=20)
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", dpi=(72, 72))
     return buffer.getvalue()
 
 
-def guide_pdf() -> bytes:
+LNMP_GUIDE = (
+    "LNMP Web Stack (Debian 12) - quick start",
+    "1. Log in with your SSH key as the user debian.",
+    "2. Run: sudo mysql_secure_installation",
+    "3. Put your site in /var/www/html; Nginx serves it with PHP-FPM.",
+    "Support: support@alice-images.example.com (7x8 hours, business days)",
+)
+
+
+def guide_pdf(lines=LNMP_GUIDE) -> bytes:
     """A one-page PDF quick-start guide with real text (written by hand: no PDF writer with text is bundled)."""
-    lines = [
-        "LNMP Web Stack (Debian 12) - quick start",
-        "1. Log in with your SSH key as the user debian.",
-        "2. Run: sudo mysql_secure_installation",
-        "3. Put your site in /var/www/html; Nginx serves it with PHP-FPM.",
-        "Support: support@alice-images.example.com (7x8 hours, business days)",
-    ]
     text = "BT /F1 12 Tf 56 760 Td 16 TL " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

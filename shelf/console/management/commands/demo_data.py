@@ -1,4 +1,5 @@
 import secrets
+import subprocess
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -6,6 +7,7 @@ from django.db import transaction
 
 from shelf.accounts.models import User
 from shelf.accounts.services import buyer_signup, operator_create, provider_signup
+from shelf.console.demo.boot import ensure_boot_product
 from shelf.console.demo.product import ensure_demo_product
 from shelf.forms import ServiceError
 
@@ -15,7 +17,8 @@ DEMO_PASSWORD = "shelf-demo"  # noqa: S105 - documented demo credential, refused
 class Command(BaseCommand):
     help = (
         "Create the demo users (alice and bob in two provider organisations, operator olivia, buyer bruce) and "
-        "alice's listed demo product on a real, scanned image."
+        "alice's two listed demo products on real, scanned images: an LNMP web stack and a boot test server that "
+        "really boots when bruce buys it."
     )
 
     def handle(self, *args, **options):
@@ -32,15 +35,25 @@ class Command(BaseCommand):
         # scan), and the product steps each commit like the console's requests do.
         # A machine without the image tools, or whose scanner refuses the image, still gets working demo users: the
         # product is reported as missing, with the reason, and the next run tries again.
+        alice, olivia = User.objects.get(username="alice"), User.objects.get(username="olivia")
+        self._list("Demo product", ensure_demo_product, alice, olivia, "`make system-deps` installs the image tools")
+        # The boot test server's image is built from Debian packages: the first run needs the Debian mirrors.
+        self._list(
+            "Boot test product",
+            ensure_boot_product,
+            alice,
+            olivia,
+            "`make system-deps` installs the tools; the first build downloads Debian's kernel and busybox",
+        )
+
+    def _list(self, label, ensure, alice, olivia, hint):
         try:
-            revision, created = ensure_demo_product(
-                alice=User.objects.get(username="alice"), olivia=User.objects.get(username="olivia")
-            )
-        except (RuntimeError, OSError, *ServiceError) as exc:
-            self.stderr.write(f"Demo product not listed: {exc} (`make system-deps` installs the image tools).")
+            revision, created = ensure(alice=alice, olivia=olivia)
+        except (RuntimeError, OSError, subprocess.SubprocessError, *ServiceError) as exc:
+            self.stderr.write(f"{label} not listed: {exc} ({hint}).")
             return
         if created:
-            self.stdout.write(f"Demo product listed: {revision.name} (/products/{revision.product_id}/).")
+            self.stdout.write(f"{label} listed: {revision.name} (/products/{revision.product_id}/).")
 
     def _relax_scan_policy(self):
         """A demo machine has no vulnerability data (Shelf ships none); let scans pass without it, visibly."""

@@ -73,7 +73,10 @@ DANGEROUS = frozenset(
     "openssl wget curl ftp scp ssh-keygen make emacs watch flock ionice chroot run-parts script".split()
 )
 MAX_EVIDENCE = 50
-WALK_SKIP = ("/proc", "/sys", "/dev", "/run")  # mounted over at boot (procfs, sysfs, devtmpfs, tmpfs)
+# /proc, /sys, /dev, /run are mounted over at boot (procfs, sysfs, devtmpfs, tmpfs). /$fs$ is where dissect puts the
+# filesystems no fstab entry mounts (e.g. a FAT boot partition, whose directories it reports as 0777 since FAT has no
+# modes): they are not part of the running system's tree.
+WALK_SKIP = ("/proc", "/sys", "/dev", "/run", "/$fs$")
 
 
 def mode_text(entry: ModeEntry) -> str:
