@@ -113,7 +113,10 @@ def test_a_cached_answer_is_never_served_once_the_catalog_changed(api, make_list
     keep, gone = make_listed(name="Keep 镜像"), make_listed(name="Gone 镜像")
     client = api(None)
     for _ in range(2):  # the second answers from the cache
-        assert {i["name"] for i in client.get("catalog", data={"q": "镜像"}).json()["items"]} == {"Keep 镜像", "Gone 镜像"}
+        assert {i["name"] for i in client.get("catalog", data={"q": "镜像"}).json()["items"]} == {
+            "Keep 镜像",
+            "Gone 镜像",
+        }
         assert client.get(f"catalog/{gone.product_id}").status_code == 200
     product_delist(actor=alice, product=gone.product, reason="End of life.")
     assert [i["name"] for i in client.get("catalog", data={"q": "镜像"}).json()["items"]] == ["Keep 镜像"]
@@ -188,3 +191,20 @@ def test_a_picture_of_an_older_revision_is_not_served(api, listed, alice):
     response = api(None).get(f"catalog/{listed.product_id}/pictures/{draft_picture.pk}")
     assert response.status_code == 404
     assert api(None).get(f"catalog/{listed.product_id}/pictures/{listed.pictures.get().pk}").status_code == 200
+
+
+def test_facets_of_a_search_past_the_cap_count_the_first_matches_only(api, make_listed, monkeypatch):
+    from shelf.storefront import selectors
+
+    for i in range(5):
+        make_listed(name=f"镜像 {i}", category="website-cms" if i % 2 else "os-linux")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    client = api(None)
+    page = client.get("catalog", data={"q": "镜像"}).json()
+    assert page["count"] == 2 and page["count_capped"] is True
+    # Lower bounds over the first three matches: the top levels add up to three, not five.
+    assert sum(f["count"] for f in page["facets"]["category"] if f["parent"] is None) == 3
+    # Without words the counts are exact, however many.
+    page = client.get("catalog").json()
+    assert page["count_capped"] is True
+    assert sum(f["count"] for f in page["facets"]["category"] if f["parent"] is None) == 5

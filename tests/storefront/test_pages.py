@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils.timezone import localtime
 
 from shelf.console.demo.product import demo_tree, disk_image
 from shelf.images.builders import tools_missing, write
@@ -171,7 +172,7 @@ def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(cli
     ):
         assert f"<code>{package}</code>" in panel and f"<code>{version}</code>" in panel
     assert "Debian GNU/Linux 12 (bookworm)" in panel
-    assert scan.verdict == "failed" and f"{scan.finished_at:%Y-%m-%d}" in panel and "failed" in panel
+    assert scan.verdict == "failed" and f"{localtime(scan.finished_at):%Y-%m-%d}" in panel and "failed" in panel
     assert f'href="/products/{product_id}/sbom/ap-guangzhou/"' in panel
     # Nothing that helps an attacker: no finding, its evidence, paths or fix.
     for finding in scan.findings.all():
@@ -297,7 +298,10 @@ def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_r
     )
     assert scan.verdict == "failed"
     html = client.get(f"/products/{lnmp.product_id}/").content.decode()
-    assert f'verdict-failed"><a href="#verified">Verified by scan on {scan.finished_at:%Y-%m-%d}: failed' in html
+    assert (
+        f'verdict-failed"><a href="#verified">Verified by scan on {localtime(scan.finished_at):%Y-%m-%d}: failed'
+        in html
+    )
 
 
 def test_home_page_query_count(client, make_listed, django_assert_num_queries):
