@@ -17,6 +17,14 @@ def _data_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rolled-back tests reuse catalog version numbers: a cached answer of one test must not reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests flush the database, seeded rows included; put the reference data back."""
     marker = request.node.get_closest_marker("django_db")

@@ -65,6 +65,7 @@ def crosscheck(declared: list[str], packages: list[dict] | None) -> list[Softwar
     if packages is None:
         return [SoftwareCheck(name, "unknown", note="no finished scan with a package inventory") for name in declared]
     by_name = {p["name"].lower(): p for p in packages}
+    in_order = sorted(by_name.items())  # once, not per declared name
     results = []
     for item in declared:
         name, version = _split(item)
@@ -79,15 +80,8 @@ def crosscheck(declared: list[str], packages: list[dict] | None) -> list[Softwar
         alias = next((by_name[c] for c in candidates if c in by_name), None)
         if alias is None:
             # Versioned package names: php8.2, postgresql-15, openjdk-17-jre…
-            prefixes = [slug] + candidates
-            alias = next(
-                (
-                    p
-                    for n, p in sorted(by_name.items())
-                    if any(re.match(rf"^{re.escape(x)}[-.\d]", n) for x in prefixes)
-                ),
-                None,
-            )
+            versioned = re.compile("(?:" + "|".join(re.escape(x) for x in [slug, *candidates]) + r")[-.\d]")
+            alias = next((p for n, p in in_order if versioned.match(n)), None)
         if alias is not None:
             results.append(
                 _with_version(SoftwareCheck(item, "found_as", alias["name"], alias.get("version", "")), version)

@@ -2,8 +2,10 @@
 
 from django.http import FileResponse, Http404
 from ninja import Router
+from ninja.decorators import decorate_view
 
 from shelf.storage import get_storage
+from shelf.storefront.cache import cached_answer
 from shelf.storefront.schemas import CatalogPageOut, CatalogProductOut, FacetsOut
 from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
 
@@ -11,6 +13,7 @@ router = Router(tags=["storefront"])
 
 
 @router.get("/catalog", response=CatalogPageOut, auth=None)
+@decorate_view(cached_answer)
 def catalog_list(
     request,
     q: str | None = None,
@@ -59,6 +62,7 @@ def _listed(product_id):
 
 
 @router.get("/catalog/{uuid:product_id}", response=CatalogProductOut, auth=None)
+@decorate_view(cached_answer)
 def catalog_product_detail(request, product_id):
     """A listed product's public fields; any other product is 404, for everyone."""
     return _listed(product_id)

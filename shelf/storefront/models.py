@@ -74,3 +74,15 @@ class CatalogTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}={self.value}"
+
+
+class CatalogVersion(models.Model):
+    """One row: a number bumped by every change of the catalog, in the same transaction.
+
+    Cached catalog answers are keyed by it (shelf.storefront.cache), so a delisted product is gone from the
+    next answer on, in every worker, without any worker being told."""
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.number)

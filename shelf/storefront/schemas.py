@@ -114,7 +114,8 @@ class FacetsOut(Schema):
 
 
 class CatalogPageOut(Schema):
-    """One page. `count` stops at 1000 (`count_capped` says "1000+"); `next_cursor` is null on the last page."""
+    """One page. `count` stops at 1000 (`count_capped` says "1000+"); `next_cursor` is null on the last page.
+    When `count_capped`, the facet counts are counted over the first 1001 matches only: lower bounds."""
 
     items: list[CatalogItemOut]
     count: int

@@ -126,8 +126,8 @@ def catalog_search(
 
     `q`: Chinese by overlapping character pairs, other words by prefix, case-insensitive, all must match;
     `category` is a slug and includes its subcategories; prices compare the monthly price (see
-    services.monthly_price); `sort=relevance` without `q` is newest first. Raises RuleViolations naming
-    each bad parameter.
+    services.monthly_price); `sort=relevance` without `q` is newest first. With `q`, facets count at most
+    COUNT_CAP + 1 matches (lower bounds when count_capped). Raises RuleViolations naming each bad parameter.
     """
     violations: list[Violation] = []
     q = q or ""
@@ -205,7 +205,9 @@ def catalog_search(
         items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
         if found is not None:
             where, params = [found.where, *where], [*found.where_params, *params]
-        facets, total = _facets(reference, where, params)
+        # With words, a search can match a large part of the catalog (建站: 40%): count over the first
+        # COUNT_CAP + 1 matches only; past that, counts and facets are lower bounds (count_capped says so).
+        facets, total = _facets(reference, where, params, cap=COUNT_CAP + 1 if found is not None else None)
     return CatalogPage(
         items=items,
         next_cursor=next_cursor,
@@ -297,18 +299,25 @@ def _empty_facets() -> dict[str, list[FacetCount]]:
     return {"category": [], "billing_mode": [], "region": []}
 
 
-def _facets(reference: _Reference, where: list[str], params: list) -> tuple[dict[str, list[FacetCount]], int]:
+def _facets(
+    reference: _Reference, where: list[str], params: list, cap: int | None = None
+) -> tuple[dict[str, list[FacetCount]], int]:
     """Counts per category (top level and leaf), billing mode and region under the same filters.
 
     One GROUP BY over the matches, by (leaf, billing mode, region set): a few hundred groups at most, which
     Python adds up per top level and per region (a product delivered to two regions counts in both).
+    With `cap`, over at most that many matches (any of them): 20 instead of 390 ms for 40,000 matches.
     """
     # Counting visits every match: the term's entries as one set beat a lookup per entry (25 vs 210 ms at
     # 100,000 entries); a page stops after `limit` rows in index order, where the per-entry EXISTS wins.
     where = [TERM_FILTER_SET if condition == TERM_FILTER else condition for condition in where]
+    matches = f"FROM storefront_catalogentry e WHERE {' AND '.join(where) or '1 = 1'}"
+    if cap is not None:
+        matches = f"FROM (SELECT e.category_id, e.billing_mode, e.region_key {matches} LIMIT %s) e"
+        params = [*params, cap]
     sql = (
-        "SELECT e.category_id, e.billing_mode, e.region_key, COUNT(*) FROM storefront_catalogentry e "
-        f"WHERE {' AND '.join(where) or '1 = 1'} GROUP BY e.category_id, e.billing_mode, e.region_key"
+        f"SELECT e.category_id, e.billing_mode, e.region_key, COUNT(*) {matches} "
+        "GROUP BY e.category_id, e.billing_mode, e.region_key"
     )
     with connection.cursor() as db:
         db.execute(sql, params)

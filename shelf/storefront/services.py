@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.html import strip_tags
 
@@ -49,6 +50,7 @@ def catalog_sync(*, product_ids: Iterable, apps=global_apps) -> int:
     product_ids = list(product_ids)
     if not product_ids:
         return 0
+    _bump_version(apps)
     old = list(CatalogEntry.objects.filter(product_id__in=product_ids).values_list("id", flat=True))
     if old:
         if connection.vendor == "sqlite":
@@ -119,6 +121,16 @@ def catalog_sync(*, product_ids: Iterable, apps=global_apps) -> int:
     return len(entries)
 
 
+def _bump_version(apps) -> None:
+    """A new catalog version (see shelf.storefront.cache): cached answers of the old one are never served again."""
+    try:
+        CatalogVersion = apps.get_model("storefront", "CatalogVersion")
+    except LookupError:  # a data migration older than the version row (0009)
+        return
+    if not CatalogVersion.objects.filter(pk=1).update(number=F("number") + 1):
+        CatalogVersion.objects.create(pk=1, number=1)  # a flushed test database
+
+
 def catalog_rebuild(*, batch_size: int = REBUILD_BATCH, apps=global_apps) -> dict:
     """Rebuild the whole catalog and its index from the listed revisions, one transaction per batch.
 
@@ -139,4 +151,9 @@ def catalog_rebuild(*, batch_size: int = REBUILD_BATCH, apps=global_apps) -> dic
     if not product_ids:
         with transaction.atomic():
             search.index_clear()
+    if connection.vendor == "postgresql":
+        # Planner statistics for the rewritten tables: without them every search plans as if they were empty
+        # (q=mysql with three facets took 937 ms instead of 65 ms at 100,000 products until autovacuum came).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE storefront_catalogentry, storefront_catalogterm")
     return {"listed": listed, "removed": len(stale)}

@@ -94,20 +94,57 @@ def test_list_query_count_is_pinned(api, make_listed, django_assert_num_queries)
     for i in range(4):
         make_listed(name=f"镜像 {i}", category="website-cms" if i % 2 else "os-linux")
     client = api(None)
-    # the category tree and regions, the page's entries, the facets: 3, however many products or filters;
-    # on PostgreSQL a search with words also sets its plan, and here (inside the test's transaction) puts
-    # it back: search.planned_for_index
-    with django_assert_num_queries(5 if connection.vendor == "postgresql" else 3):
+    # the catalog version (the cache key), the category tree and regions, the page's entries, the facets: 4,
+    # however many products or filters; on PostgreSQL a search with words also sets its plan, and here
+    # (inside the test's transaction) puts it back: search.planned_for_index
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 4):
         assert len(client.get("catalog", data={"q": "镜像", "limit": 3}).json()["items"]) == 3
-    with django_assert_num_queries(3):
-        client.get("catalog", data={"category": "website", "region": "ap-guangzhou"})
+    with django_assert_num_queries(4):
+        first = client.get("catalog", data={"category": "website", "region": "ap-guangzhou"})
+    # The same question again, of the same catalog version: the cached answer, after reading the version only.
+    with django_assert_num_queries(1):
+        again = client.get("catalog", data={"region": "ap-guangzhou", "category": "website"})
+    assert again.content == first.content and again["Content-Type"] == first["Content-Type"]
+
+
+def test_a_cached_answer_is_never_served_once_the_catalog_changed(api, make_listed, alice):
+    from shelf.products.services import product_delist
+
+    keep, gone = make_listed(name="Keep 镜像"), make_listed(name="Gone 镜像")
+    client = api(None)
+    for _ in range(2):  # the second answers from the cache
+        assert {i["name"] for i in client.get("catalog", data={"q": "镜像"}).json()["items"]} == {
+            "Keep 镜像",
+            "Gone 镜像",
+        }
+        assert client.get(f"catalog/{gone.product_id}").status_code == 200
+    product_delist(actor=alice, product=gone.product, reason="End of life.")
+    assert [i["name"] for i in client.get("catalog", data={"q": "镜像"}).json()["items"]] == ["Keep 镜像"]
+    assert client.get(f"catalog/{gone.product_id}").status_code == 404
+    assert client.get(f"catalog/{keep.product_id}").status_code == 200
+    added = make_listed(name="New 镜像")
+    assert len(client.get("catalog", data={"q": "镜像"}).json()["items"]) == 2
+    assert client.get(f"catalog/{added.product_id}").status_code == 200
+
+
+def test_cached_answers_are_per_language(api, listed):
+    client = api(None)
+    names = {}
+    for language in ("zh-hans", "en", "zh-hans"):
+        client.headers["Accept-Language"] = language
+        names.setdefault(language, client.get("catalog").json()["facets"]["category"][0]["name"])
+        assert client.get("catalog").json()["facets"]["category"][0]["name"] == names[language]
+    assert names == {"zh-hans": "建站系统", "en": "Website builders"}
 
 
 def test_product_detail(api, listed, django_assert_num_queries):
     client = api(None)
-    # the revision with its product, organisation, category, agreement and document; pictures; deliveries
-    with django_assert_num_queries(3):
+    # the catalog version; the revision with its product, organisation, category, agreement and document;
+    # pictures; deliveries (a second read of the same version: the version only)
+    with django_assert_num_queries(4):
         response = client.get(f"catalog/{listed.product_id}")
+    with django_assert_num_queries(1):
+        assert client.get(f"catalog/{listed.product_id}").content == response.content
     assert response.status_code == 200
     body = response.json()
     assert body["name"] == "WordPress 建站" and body["summary"] == "一键部署的镜像"
@@ -154,3 +191,20 @@ def test_a_picture_of_an_older_revision_is_not_served(api, listed, alice):
     response = api(None).get(f"catalog/{listed.product_id}/pictures/{draft_picture.pk}")
     assert response.status_code == 404
     assert api(None).get(f"catalog/{listed.product_id}/pictures/{listed.pictures.get().pk}").status_code == 200
+
+
+def test_facets_of_a_search_past_the_cap_count_the_first_matches_only(api, make_listed, monkeypatch):
+    from shelf.storefront import selectors
+
+    for i in range(5):
+        make_listed(name=f"镜像 {i}", category="website-cms" if i % 2 else "os-linux")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    client = api(None)
+    page = client.get("catalog", data={"q": "镜像"}).json()
+    assert page["count"] == 2 and page["count_capped"] is True
+    # Lower bounds over the first three matches: the top levels add up to three, not five.
+    assert sum(f["count"] for f in page["facets"]["category"] if f["parent"] is None) == 3
+    # Without words the counts are exact, however many.
+    page = client.get("catalog").json()
+    assert page["count_capped"] is True
+    assert sum(f["count"] for f in page["facets"]["category"] if f["parent"] is None) == 5
