@@ -94,8 +94,10 @@ def _constraints_for(branch: dict, constraints: dict) -> dict:
     return out
 
 
-def _accepts_bool(annotation: Any) -> bool:
-    return annotation is bool or annotation is Any or bool in get_args(annotation)
+def _wants_number_not_bool(annotation: Any) -> bool:
+    """An int or float field that does not also take a bool (pydantic would read true as 1 there)."""
+    kinds = set(get_args(annotation)) or {annotation}
+    return bool(kinds & {int, float}) and bool not in kinds
 
 
 class InputSchema(Schema):
@@ -115,7 +117,7 @@ class InputSchema(Schema):
     def _refuse_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic reads true and false as 1 and 0 where a number is expected; a client that sends them means
         # something else (a size of `false` is not an empty file).
-        if isinstance(value, bool) and not _accepts_bool(cls.model_fields[info.field_name].annotation):
+        if isinstance(value, bool) and _wants_number_not_bool(cls.model_fields[info.field_name].annotation):
             raise PydanticCustomError("bool_not_number", _("Send a number here, not true or false."))
         return value
 
