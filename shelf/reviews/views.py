@@ -145,7 +145,14 @@ def _checklist(request) -> dict:
 @require_POST
 def approve(request, revision_id: int):
     failed = _act(
-        request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=_checklist(request))
+        request,
+        revision_id,
+        lambda r: review_approve(
+            operator=request.user,
+            revision=r,
+            checklist=_checklist(request),
+            boot_check_exception=request.POST.get("boot_check_exception", ""),
+        ),
     )
     if failed:
         return failed

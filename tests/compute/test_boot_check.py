@@ -85,3 +85,85 @@ def test_no_check_when_the_setting_is_off_or_the_scan_failed(settings, alice):
     scan = scan_record(scan=Scan.objects.create(image=image, status=Scan.Status.RUNNING), result=failing)
     assert scan.verdict != Scan.Verdict.PASSED
     assert not BootCheck.objects.exists()
+
+
+def _in_review(alice):
+    from tests.storefront.conftest import listed_product, operator
+
+    revision = listed_product(alice.organizations.first(), status="in_review")
+    by = operator()
+    from shelf.reviews.services import review_claim
+
+    review_claim(operator=by, revision=revision)
+    return revision, by, revision.deliveries.get().image
+
+
+def test_approval_refused_while_the_boot_check_is_missing_or_pending(alice):
+    from shelf.errors import RuleViolations
+    from shelf.reviews.services import review_approve
+    from tests.storefront.conftest import CHECKED
+
+    revision, by, image = _in_review(alice)
+    BootCheck.objects.filter(image=image).delete()
+    with pytest.raises(RuleViolations) as refused:
+        review_approve(operator=by, revision=revision, checklist=CHECKED)
+    assert [(v.field, v.code) for v in refused.value.violations] == [("boot_check", "missing")]
+    BootCheck.objects.create(image=image, hostname="shelf-check-x")  # pending
+    with pytest.raises(RuleViolations) as refused:
+        review_approve(operator=by, revision=revision, checklist=CHECKED)
+    assert [(v.field, v.code) for v in refused.value.violations] == [("boot_check", "missing")]
+    revision.refresh_from_db()
+    assert revision.status == "in_review"
+
+
+def test_a_failed_boot_check_needs_the_audited_exception(alice):
+    from shelf.errors import RuleViolations
+    from shelf.reviews.services import review_approve
+    from tests.storefront.conftest import CHECKED
+
+    revision, by, image = _in_review(alice)
+    BootCheck.objects.filter(image=image).update(status=BootCheck.Status.FAILED, reason="The guest printed nothing.")
+    with pytest.raises(RuleViolations) as refused:
+        review_approve(operator=by, revision=revision, checklist=CHECKED, boot_check_exception="   ")
+    violation = refused.value.violations[0]
+    assert (violation.field, violation.code) == ("boot_check", "failed")
+    assert "The guest printed nothing." in violation.message
+    review_approve(
+        operator=by, revision=revision, checklist=CHECKED, boot_check_exception="Boots only on UEFI; checked by hand."
+    )
+    revision.refresh_from_db()
+    assert revision.status == "listed"
+    event = AuditEvent.objects.get(action="review.approve")
+    assert event.reason == "Boots only on UEFI; checked by hand."
+    assert "The guest printed nothing." in event.data["boot_check_exception"][0]
+
+
+def test_a_passed_boot_check_approves_without_exception(alice):
+    from shelf.reviews.services import review_approve
+    from tests.storefront.conftest import CHECKED
+
+    revision, by, image = _in_review(alice)
+    assert latest_boot_check(image).status == BootCheck.Status.PASSED
+    review_approve(operator=by, revision=revision, checklist=CHECKED)
+    event = AuditEvent.objects.get(action="review.approve")
+    assert event.reason == "" and "boot_check_exception" not in event.data
+
+
+def test_the_api_names_boot_check_in_its_422(client, alice):
+    from tests.conftest import PASSWORD
+    from tests.storefront.conftest import CHECKED
+
+    revision, by, image = _in_review(alice)
+    BootCheck.objects.filter(image=image).delete()
+    client.login(username=by.username, password=PASSWORD)
+    response = client.post(
+        f"/api/v1/reviews/{revision.pk}/approve", {"checklist": CHECKED}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    assert "boot_check" in response.content.decode()
+    response = client.post(
+        f"/api/v1/reviews/{revision.pk}/approve",
+        {"checklist": CHECKED, "boot_check_exception": "demo disk has no kernel"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
