@@ -167,3 +167,33 @@ def test_the_api_names_boot_check_in_its_422(client, alice):
         content_type="application/json",
     )
     assert response.status_code == 200, response.content
+
+
+def test_the_pages_and_the_api_show_the_latest_check(client, alice, bruce):
+    from django.urls import reverse
+
+    from tests.conftest import PASSWORD
+
+    revision, by, image = _in_review(alice)
+    BootCheck.objects.filter(image=image).update(
+        status=BootCheck.Status.FAILED,
+        reason="The guest printed nothing on its serial console within 8 seconds.",
+        console_excerpt="SeaBIOS <boot>",
+        first_line_seconds=1.24,
+    )
+    client.login(username=alice.username, password=PASSWORD)
+    page = client.get(reverse("images:detail", args=[image.pk])).content.decode()
+    assert 'data-boot-check="failed"' in page and "within 8 seconds" in page
+    assert "SeaBIOS &lt;boot&gt;" in page and "1.2 s" in page  # escaped, with the first line's time
+    answer = client.get(f"/api/v1/images/{image.pk}/boot-check")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "failed" and answer.json()["first_line_seconds"] == 1.24
+    client.login(username=bruce.username, password=PASSWORD)
+    assert client.get(f"/api/v1/images/{image.pk}/boot-check").status_code == 404  # not his image
+    client.login(username=by.username, password=PASSWORD)
+    review = client.get(reverse("reviews:review", args=[revision.pk])).content.decode()
+    assert 'data-boot-check="failed"' in review and 'name="boot_check_exception"' in review
+    BootCheck.objects.filter(image=image).delete()
+    client.login(username=alice.username, password=PASSWORD)
+    assert client.get(f"/api/v1/images/{image.pk}/boot-check").status_code == 404
+    assert 'data-boot-check="none"' in client.get(reverse("images:detail", args=[image.pk])).content.decode()
