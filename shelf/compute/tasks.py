@@ -266,8 +266,17 @@ def reconcile() -> dict[str, list[str]]:
             JOBS[state].enqueue(str(instance.pk))
             done["requeued"].append(ref)
     live = {_ref(i) for i in Instance.objects.filter(backend=backend.name).exclude(state__in=(S.TERMINATED, S.FAILED))}
-    # A boot check's guest is no instance's, but its job still watches it (its own `finally` terminates it).
-    live |= {c.ref for c in BootCheck.objects.filter(status=BootCheck.Status.RUNNING)}
+    # A boot check's guest is no instance's, but its job still watches it (its own `finally` terminates it);
+    # a check whose job died with a worker fails after its timeout and STALLED_AFTER, and its guest goes.
+    done["boot_checks"] = []
+    lost_after = now - timedelta(seconds=settings.SHELF_BOOT_CHECK_TIMEOUT) - STALLED_AFTER
+    for check in BootCheck.objects.filter(status=BootCheck.Status.RUNNING):
+        if check.started_at and check.started_at < lost_after:
+            reason = _("The boot check's job was lost before it finished (a worker stopped): the guest was removed.")
+            if boot_check_finish(check=check, passed=False, reason=reason):
+                done["boot_checks"].append(check.ref)
+        else:
+            live.add(check.ref)
     for ref in set(held) - live:
         log.warning("terminating %s on the %s back end: no live instance holds it", ref, backend.name)
         backend.terminate(ref)

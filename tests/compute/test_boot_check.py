@@ -197,3 +197,25 @@ def test_the_pages_and_the_api_show_the_latest_check(client, alice, bruce):
     client.login(username=alice.username, password=PASSWORD)
     assert client.get(f"/api/v1/images/{image.pk}/boot-check").status_code == 404
     assert 'data-boot-check="none"' in client.get(reverse("images:detail", args=[image.pk])).content.decode()
+
+
+def test_reconcile_fails_a_check_whose_job_was_lost(settings, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shelf.compute.tasks import reconcile
+
+    image = available_image(alice.organizations.first())
+    now = timezone.now()
+    lost = BootCheck.objects.create(
+        image=image, hostname="shelf-check-a", status="running", started_at=now - timedelta(hours=2)
+    )
+    alive = BootCheck.objects.create(image=image, scan=_passing_scan(image), hostname="shelf-check-b")
+    BootCheck.objects.filter(pk=alive.pk).update(status="running", started_at=now)
+    done = reconcile()
+    assert done["boot_checks"] == [lost.ref]
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert lost.status == "failed" and "lost" in lost.reason
+    assert alive.status == "running"
