@@ -227,6 +227,10 @@ SHELF_COMPUTE_BOOT_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_BOOT_TIMEOUT", "3
 SHELF_COMPUTE_STOP_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_STOP_TIMEOUT", "30"))
 SHELF_COMPUTE_ACCEL = os.environ.get("SHELF_COMPUTE_ACCEL", "auto")  # auto (canary boot), kvm or tcg
 SHELF_COMPUTE_LIBVIRT_URI = os.environ.get("SHELF_COMPUTE_LIBVIRT_URI", "qemu:///system")  # the libvirt back end
+# Boot each image once (throwaway seed) after its scan passes, before it may be listed; seconds to wait for it.
+SHELF_BOOT_CHECK = os.environ.get("SHELF_BOOT_CHECK", "1") == "1"
+SHELF_BOOT_CHECK_TIMEOUT = int(os.environ.get("SHELF_BOOT_CHECK_TIMEOUT", "180"))
+SHELF_BOOT_CHECK_MEMORY_MIB = int(os.environ.get("SHELF_BOOT_CHECK_MEMORY_MIB", "512"))
 
 # Multipart uploads (product pictures and documents): one cap, enforced while streaming.
 SHELF_MULTIPART_FILE_MAX = 2 * 1024 * 1024

@@ -7,6 +7,8 @@ from shelf.settings import *  # noqa: F403
 TASKS = {
     "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "scans"]},
 }
+# A passing scan would boot a VM in every test that scans an image: the boot check tests turn it on.
+SHELF_BOOT_CHECK = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -1,13 +1,15 @@
 """Instances over HTTP: the buyer's own (operators see all); another buyer's instance is a 404."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from shelf.compute import services
 from shelf.compute.console import console_read
-from shelf.compute.schemas import ConsoleOut, InstanceOut
-from shelf.compute.selectors import instances_controlled_by, instances_for
+from shelf.compute.schemas import BootCheckOut, ConsoleOut, InstanceOut
+from shelf.compute.selectors import instances_controlled_by, instances_for, latest_boot_check
+from shelf.images.selectors import images_for
 
 router = Router(tags=["instances"])
 
@@ -63,3 +65,13 @@ def instance_console(request, instance_id, query: Query[ConsoleQuery]):
     instance = get_object_or_404(instances_for(request.user), pk=instance_id)
     data, next_offset, start = console_read(instance, offset=query.offset, limit=query.limit)
     return {"offset": start, "next_offset": next_offset, "text": data, "state": instance.state}
+
+
+@router.get("/images/{uuid:image_id}/boot-check", response=BootCheckOut, tags=["images"])
+def image_boot_check(request, image_id):
+    """The image's latest boot check (booted once after its scan passed). 404 if the image is not yours or was
+    never checked."""
+    check = latest_boot_check(get_object_or_404(images_for(request.user), pk=image_id))
+    if check is None:
+        raise Http404
+    return check

@@ -74,3 +74,47 @@ class Instance(models.Model):
         if not self.ssh_port:
             return ""
         return f"ssh -p {self.ssh_port} root@{self.ssh_host or '127.0.0.1'}"
+
+
+class BootCheck(models.Model):
+    """One launch of an image on the local back end with a throwaway seed, before it may be listed.
+
+    Passed when the guest shows that it came up and read the seed: the random throwaway hostname appears on its
+    serial console. Not a buyer's instance: no owner, no billing; the guest and its files are gone afterwards.
+    One check per (image, scan): the scan that passed is what the check vouches for.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("boot check status", "pending")
+        RUNNING = "running", pgettext_lazy("boot check status", "running")
+        PASSED = "passed", pgettext_lazy("boot check status", "passed")
+        FAILED = "failed", pgettext_lazy("boot check status", "failed")
+
+    EXCERPT_MAX = 4096  # bytes of the console kept on the row (its end)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="boot_checks")
+    scan = models.ForeignKey("scanning.Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(_("reason"), blank=True)
+    hostname = models.CharField(_("throwaway hostname"), max_length=63)
+    first_line_seconds = models.FloatField(_("seconds to the first console line"), null=True, blank=True)
+    seed_seen_seconds = models.FloatField(_("seconds until the seed was read"), null=True, blank=True)
+    console_excerpt = models.TextField(_("console excerpt"), blank=True)
+    backend = models.CharField(_("back end"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["image", "scan"], name="compute_bootcheck_image_scan")]
+        verbose_name = _("boot check")
+        verbose_name_plural = _("boot checks")
+
+    def __str__(self) -> str:
+        return f"boot check of {self.image_id} ({self.status})"
+
+    @property
+    def ref(self) -> str:
+        return f"check-{self.pk}"

@@ -2,6 +2,7 @@ from datetime import datetime
 from uuid import UUID
 
 from ninja import Schema
+from pydantic import Field
 
 
 class InstanceOut(Schema):
@@ -46,3 +47,19 @@ class ConsoleOut(Schema):
     next_offset: int
     text: str
     state: str
+
+
+class BootCheckOut(Schema):
+    """The image's latest boot check: booted once with a throwaway hostname before it may be listed."""
+
+    id: UUID
+    image: UUID = Field(alias="image_id")
+    status: str
+    reason: str
+    hostname: str
+    first_line_seconds: float | None
+    seed_seen_seconds: float | None
+    console_excerpt: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from shelf.accounts.models import User
-from shelf.compute.models import Instance
+from shelf.compute.models import BootCheck, Instance
 
 
 def instances_for(user: User) -> QuerySet[Instance]:
@@ -18,3 +18,8 @@ def instances_for(user: User) -> QuerySet[Instance]:
 def instances_controlled_by(user: User) -> QuerySet[Instance]:
     """Instances the user may start, stop and terminate: the owner's own; operators may too (abuse, support)."""
     return instances_for(user)
+
+
+def latest_boot_check(image) -> BootCheck | None:
+    """The image's most recent boot check (None if it never had one). Callers have checked the image is visible."""
+    return BootCheck.objects.filter(image=image).order_by("-created_at").first()

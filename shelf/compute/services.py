@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from shelf.accounts.models import User
 from shelf.audit.services import audit_record
 from shelf.catalog.models import Region
-from shelf.compute.models import Instance
+from shelf.compute.models import BootCheck, Instance
 from shelf.compute.signals import instance_failed, instance_state_changed
 from shelf.errors import Conflict, RuleViolations, Violation, raise_if
 from shelf.images.models import Image
@@ -354,3 +354,84 @@ def instance_terminated(*, instance: Instance) -> Instance | None:
     instance.forwarded_ports = {}
     _transition(instance, actor=None, to=S.TERMINATED, action="instance.terminated")
     return instance
+
+
+# --- boot checks -------------------------------------------------------------------------------------------------
+
+B = BootCheck.Status
+
+
+def boot_check_request(*, image: Image, scan=None) -> BootCheck:
+    """The boot check of `image` for `scan` (created pending, its job enqueued on commit); the existing one if any."""
+    import secrets
+
+    with transaction.atomic():
+        Image.objects.select_for_update().filter(pk=image.pk).first()
+        check = BootCheck.objects.filter(image=image, scan=scan).first()
+        if check is not None:
+            return check
+        check = BootCheck.objects.create(image=image, scan=scan, hostname=f"shelf-check-{secrets.token_hex(6)}")
+        audit_record(
+            actor=None,
+            target=image,
+            action="boot_check.request",
+            to_status=B.PENDING,
+            data={"boot_check": str(check.pk), "scan": str(scan.pk) if scan else ""},
+        )
+        transaction.on_commit(lambda: _enqueue_boot_check(check.pk))
+    return check
+
+
+def _enqueue_boot_check(check_id) -> None:
+    from shelf.compute.tasks import boot_check_image
+
+    boot_check_image.enqueue(str(check_id))
+
+
+def boot_check_begin(*, check: BootCheck, backend: str) -> BootCheck | None:
+    """pending → running; None if another job took it (or it is done)."""
+    with transaction.atomic():
+        check = BootCheck.objects.select_for_update().filter(pk=check.pk, status=B.PENDING).first()
+        if check is None:
+            return None
+        check.status, check.backend, check.started_at = B.RUNNING, backend, timezone.now()
+        check.save(update_fields=["status", "backend", "started_at"])
+    return check
+
+
+def boot_check_finish(
+    *,
+    check: BootCheck,
+    passed: bool,
+    reason: str = "",
+    first_line_seconds: float | None = None,
+    seed_seen_seconds: float | None = None,
+    console: str = "",
+) -> BootCheck | None:
+    """running → passed or failed, with the times and the console's last EXCERPT_MAX bytes; audited."""
+    with transaction.atomic():
+        check = (
+            BootCheck.objects.select_for_update().select_related("image").filter(pk=check.pk, status=B.RUNNING).first()
+        )
+        if check is None:
+            return None
+        excerpt = console.encode("utf-8", errors="replace")[-BootCheck.EXCERPT_MAX :].decode("utf-8", errors="ignore")
+        check.status = B.PASSED if passed else B.FAILED
+        check.reason, check.console_excerpt = reason, excerpt
+        check.first_line_seconds, check.seed_seen_seconds = first_line_seconds, seed_seen_seconds
+        check.finished_at = timezone.now()
+        check.save()
+        audit_record(
+            actor=None,
+            target=check.image,
+            action="boot_check.finish",
+            from_status=B.RUNNING,
+            to_status=check.status,
+            reason=reason,
+            data={
+                "boot_check": str(check.pk),
+                "first_line_seconds": first_line_seconds,
+                "seed_seen_seconds": seed_seen_seconds,
+            },
+        )
+    return check

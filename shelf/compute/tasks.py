@@ -18,8 +18,10 @@ from django_tasks import task
 
 from shelf.compute.backends import get_backend
 from shelf.compute.backends.base import BackendError, BackendInstance, InsufficientCapacity, LaunchSpec, NotFound
-from shelf.compute.models import Instance
+from shelf.compute.models import BootCheck, Instance
 from shelf.compute.services import (
+    boot_check_begin,
+    boot_check_finish,
     instance_booted,
     instance_fail,
     instance_launch_begin,
@@ -36,6 +38,7 @@ INLINE_WAIT = 0.0  # seconds a job watches a boot itself before a deferred job t
 WATCH_EVERY = timedelta(seconds=0.5)
 # A row in a transitional state that has not moved for this long lost its job (a worker killed mid-job).
 STALLED_AFTER = timedelta(minutes=10)
+CHECK_CONSOLE_KEPT = 256 * 1024  # console bytes a boot check holds while it looks for the hostname
 QEMU_FORMATS = {"vhd": "vpc"}
 
 log = logging.getLogger(__name__)
@@ -263,6 +266,17 @@ def reconcile() -> dict[str, list[str]]:
             JOBS[state].enqueue(str(instance.pk))
             done["requeued"].append(ref)
     live = {_ref(i) for i in Instance.objects.filter(backend=backend.name).exclude(state__in=(S.TERMINATED, S.FAILED))}
+    # A boot check's guest is no instance's, but its job still watches it (its own `finally` terminates it);
+    # a check whose job died with a worker fails after its timeout and STALLED_AFTER, and its guest goes.
+    done["boot_checks"] = []
+    lost_after = now - timedelta(seconds=settings.SHELF_BOOT_CHECK_TIMEOUT) - STALLED_AFTER
+    for check in BootCheck.objects.filter(status=BootCheck.Status.RUNNING):
+        if check.started_at and check.started_at < lost_after:
+            reason = _("The boot check's job was lost before it finished (a worker stopped): the guest was removed.")
+            if boot_check_finish(check=check, passed=False, reason=reason):
+                done["boot_checks"].append(check.ref)
+        else:
+            live.add(check.ref)
     for ref in set(held) - live:
         log.warning("terminating %s on the %s back end: no live instance holds it", ref, backend.name)
         backend.terminate(ref)
@@ -322,6 +336,113 @@ def watch_boot(instance_id: str, expected: str, boot_offset: int, deadline: floa
 @task(queue_name="default")
 def reconcile_instances() -> dict:
     return reconcile()
+
+
+def _throwaway_key() -> str:
+    """A fresh public key whose private half is never kept: the seed needs one, nobody logs in."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = Ed25519PrivateKey.generate().public_key()
+    raw = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return f"{raw} shelf-boot-check"
+
+
+def _ssh_banner(host: str, port: int | None) -> bool:
+    import socket
+
+    if not port:
+        return False
+    try:
+        with socket.create_connection((host or "127.0.0.1", port), timeout=0.5) as sock:
+            sock.settimeout(0.5)
+            return sock.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def run_boot_check(check: BootCheck) -> BootCheck:
+    """Launch the image with a throwaway hostname and key, watch its console for the hostname (or an SSH banner on
+    the forwarded port) until SHELF_BOOT_CHECK_TIMEOUT, record the outcome; the guest and its files are always
+    removed afterwards."""
+    backend = get_backend()
+    started = boot_check_begin(check=check, backend=backend.name)
+    if started is None:
+        return BootCheck.objects.get(pk=check.pk)
+    check, image = started, started.image
+    ref = check.ref
+    timeout = settings.SHELF_BOOT_CHECK_TIMEOUT
+    outcome: dict = {"passed": False, "reason": ""}
+    console = b""
+    try:
+        spec = LaunchSpec(
+            instance_id=ref,
+            region=image.region.code,
+            image_key=image.storage_key,
+            image_format=image.disk_format,
+            image_sha256=image.sha256,
+            vcpus=1,
+            memory_mib=settings.SHELF_BOOT_CHECK_MEMORY_MIB,
+            disk_gib=max(1, -(-int(image.virtual_size or 0) // 2**30)),
+            ssh_public_key=_throwaway_key(),
+            hostname=check.hostname,
+        )
+        t0 = time.monotonic()
+        try:
+            with get_storage().local_copy(spec.image_key, f"disk.{spec.image_format}") as path:
+                seen = backend.launch(replace(spec, image_path=path), idempotency_key=ref)
+        except (BackendError, OSError) as exc:
+            outcome["reason"] = _("The back end could not launch it: %(e)s") % {"e": exc}
+            seen = None
+        offset = seen.boot_offset if seen else 0
+        needle = check.hostname.encode()
+        ssh_port = (seen.forwarded_ports.get(22) or seen.forwarded_ports.get("22")) if seen else None
+        while seen is not None:
+            chunk, offset = backend.console(ref, offset)
+            console = (console + chunk)[-CHECK_CONSOLE_KEPT:]
+            now = time.monotonic() - t0
+            if console and outcome.get("first_line_seconds") is None:
+                outcome["first_line_seconds"] = round(now, 3)
+            if needle in console or _ssh_banner(seen.ssh_host, ssh_port):
+                outcome.update(passed=True, seed_seen_seconds=round(now, 3))
+                break
+            state = backend.describe(ref)
+            if state.state in ("stopped", "absent"):
+                outcome["reason"] = _(
+                    "The guest stopped before it showed the throwaway hostname %(host)s: %(detail)s"
+                ) % {"host": check.hostname, "detail": state.detail or _("the process exited")}
+                break
+            if now > timeout:
+                outcome["reason"] = (
+                    _("The guest showed no sign of reading its seed (the hostname %(host)s) within %(n)s seconds.")
+                    if console
+                    else _("The guest printed nothing on its serial console within %(n)s seconds.")
+                ) % {"host": check.hostname, "n": timeout}
+                break
+            time.sleep(POLL_SECONDS)
+    except Exception as exc:  # the check must end recorded, whatever went wrong
+        log.exception("boot check %s failed", check.pk)
+        outcome["reason"] = _("The boot check could not run: %(e)s") % {"e": exc}
+    finally:
+        try:
+            backend.terminate(ref)
+        except Exception:
+            log.exception("boot check %s: terminate failed", check.pk)
+        done = boot_check_finish(
+            check=check,
+            passed=outcome["passed"],
+            reason=outcome["reason"],
+            first_line_seconds=outcome.get("first_line_seconds"),
+            seed_seen_seconds=outcome.get("seed_seen_seconds"),
+            console=console.decode("utf-8", errors="replace"),
+        )
+    return done or BootCheck.objects.get(pk=check.pk)
+
+
+@task(queue_name="default", priority=-20)  # behind the buyers' launches
+def boot_check_image(check_id: str) -> str:
+    check = BootCheck.objects.select_related("image__region").filter(pk=check_id).first()
+    return run_boot_check(check).status if check else "gone"
 
 
 JOBS = {

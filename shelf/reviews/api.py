@@ -44,7 +44,12 @@ def review_release_view(request, review_id: int):
 
 @router.post("/reviews/{int:review_id}/approve", response=ReviewOut)
 def review_approve_view(request, review_id: int, payload: ApproveIn):
-    review_approve(operator=request.user, revision=_revision(request, review_id), checklist=payload.checklist)
+    review_approve(
+        operator=request.user,
+        revision=_revision(request, review_id),
+        checklist=payload.checklist,
+        boot_check_exception=payload.boot_check_exception or "",
+    )
     return _revision(request, review_id)
 
 

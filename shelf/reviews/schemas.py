@@ -58,6 +58,8 @@ class ReviewOut(Schema):
 
 class ApproveIn(InputSchema):
     checklist: dict[str, bool] | None = None
+    # Why the product may be listed although an image's boot check did not pass (kept in the audit trail).
+    boot_check_exception: str | None = None
 
 
 class RejectIn(InputSchema):

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from shelf.accounts.models import User
 from shelf.audit.services import audit_record
+from shelf.compute.models import BootCheck
+from shelf.compute.selectors import latest_boot_check
 from shelf.errors import Conflict, RuleViolations, Violation, raise_if
 from shelf.notifications.services import notify_organization
 from shelf.products import rules
@@ -37,6 +39,7 @@ REJECTABLE_FIELDS = (
     "details",
     "other",
 )
+BOOT_CHECK_EXCEPTION_MAX = 2000
 # What an operator confirms before approving, in the console and the API alike.
 CHECKLIST = [
     (
@@ -153,9 +156,61 @@ def _decide(operator: User, revision: Revision, outcome: str, reasons: dict, che
     )
 
 
-def review_approve(*, operator: User, revision: Revision, checklist: dict | None = None) -> Revision:
-    """in_review → listed; the previously listed revision (if any) is superseded in the same transaction."""
+def _boot_checks_failing(revision: Revision) -> list[Violation]:
+    """Why the revision's images may not be listed yet: each delivered image's latest boot check must have passed."""
+    violations = []
+    for delivery in revision.deliveries.select_related("image", "region"):
+        check = latest_boot_check(delivery.image)
+        names = {"image": delivery.image.name, "region": delivery.region.code}
+        if check is None or check.status in (BootCheck.Status.PENDING, BootCheck.Status.RUNNING):
+            violations.append(
+                Violation(
+                    "boot_check",
+                    "missing",
+                    _(
+                        "The image “%(image)s” in %(region)s has not finished its boot check yet: wait for it, or "
+                        "approve with a boot check exception giving the reason."
+                    )
+                    % names,
+                )
+            )
+        elif check.status != BootCheck.Status.PASSED:
+            violations.append(
+                Violation(
+                    "boot_check",
+                    "failed",
+                    _(
+                        "The image “%(image)s” in %(region)s did not boot in its boot check (%(reason)s): it cannot "
+                        "be approved without a boot check exception giving the reason."
+                    )
+                    % {**names, "reason": check.reason},
+                )
+            )
+    return violations
+
+
+def review_approve(
+    *, operator: User, revision: Revision, checklist: dict | None = None, boot_check_exception: str = ""
+) -> Revision:
+    """in_review → listed; the previously listed revision (if any) is superseded in the same transaction.
+
+    Every delivered image's latest boot check must have passed, unless the operator gives `boot_check_exception`,
+    the reason for listing it anyway, which the approval's audit row keeps (with the checks it overrode).
+    """
     from shelf.webhooks.services import emit
+
+    boot_check_exception = (boot_check_exception or "").strip()
+    if len(boot_check_exception) > BOOT_CHECK_EXCEPTION_MAX:
+        raise RuleViolations(
+            [
+                Violation(
+                    "boot_check_exception",
+                    "too_long",
+                    _("The boot check exception may be at most %(max)d characters long.")
+                    % {"max": BOOT_CHECK_EXCEPTION_MAX},
+                )
+            ]
+        )
 
     missing = [key for key, _label in CHECKLIST if not (checklist or {}).get(key)]
     if missing:
@@ -186,7 +241,17 @@ def review_approve(*, operator: User, revision: Revision, checklist: dict | None
                 data={"by_revision": revision.number},
             )
         revision.decided_at, revision.rejection_reasons = timezone.now(), {}
-        revision_set_status(revision, actor=operator, to=Revision.Status.LISTED, action="review.approve")
+        failing = _boot_checks_failing(revision)
+        if failing and not boot_check_exception:
+            raise RuleViolations(failing)
+        revision_set_status(
+            revision,
+            actor=operator,
+            to=Revision.Status.LISTED,
+            action="review.approve",
+            reason=boot_check_exception if failing else "",
+            data={"boot_check_exception": [v.message for v in failing]} if failing else None,
+        )
         _decide(operator, revision, Decision.Outcome.APPROVED, {}, checklist or {})
         organization = revision.product.organization
         notify_organization(

@@ -9,6 +9,7 @@ from shelf.accounts.access import operator_required
 from shelf.accounts.selectors import operators, organizations_all
 from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import categories_top_level
+from shelf.compute.selectors import latest_boot_check
 from shelf.forms import ServiceError, message_error
 from shelf.prereview.checks import prereview
 from shelf.products import rules
@@ -70,6 +71,7 @@ def _review_context(revision: Revision) -> dict:
             {
                 "delivery": delivery,
                 "scan": scan,
+                "boot_check": latest_boot_check(delivery.image),
                 "exceptions": exceptions_of(image=delivery.image, in_force=True),
             }
         )
@@ -145,7 +147,14 @@ def _checklist(request) -> dict:
 @require_POST
 def approve(request, revision_id: int):
     failed = _act(
-        request, revision_id, lambda r: review_approve(operator=request.user, revision=r, checklist=_checklist(request))
+        request,
+        revision_id,
+        lambda r: review_approve(
+            operator=request.user,
+            revision=r,
+            checklist=_checklist(request),
+            boot_check_exception=request.POST.get("boot_check_exception", ""),
+        ),
     )
     if failed:
         return failed

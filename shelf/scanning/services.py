@@ -16,7 +16,7 @@ from shelf.notifications.services import notify_organization
 from shelf.scanning import policy as verdicts
 from shelf.scanning.engine.severity import VULN_SEVERITIES
 from shelf.scanning.models import Finding, FindingException, Scan, ScanPolicy, VulnDbImport
-from shelf.scanning.signals import vulndb_updated
+from shelf.scanning.signals import scan_finished, vulndb_updated
 from shelf.scanning.vulndb import match_packages, uncovered_ecosystems, vulndb_updated_at
 from shelf.storage import get_storage
 from shelf.webhooks.services import emit
@@ -167,6 +167,7 @@ def scan_record(*, scan: Scan, result: dict, sbom: dict | None = None) -> Scan:
         to_status=verdict,
         data={"scan": str(scan.pk), "findings": len(findings)},
     )
+    scan_finished.send(sender=Scan, scan=scan, image=image)
     if previous is not None and previous.verdict != verdict:
         notify_organization(
             organization=image.organization,

@@ -12,6 +12,7 @@ from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import regions_active
 from shelf.errors import Conflict, RuleViolations
 from shelf.forms import message_error
+from shelf.images.models import Image
 from shelf.images.selectors import images_for, images_owned_by
 from shelf.scanning.downloads import sbom_response
 from shelf.scanning.engine.severity import VULN_SEVERITIES
@@ -28,6 +29,7 @@ from shelf.scanning.selectors import (
     yara_rule_sets_for,
 )
 from shelf.scanning.services import exception_grant, exception_revoke, policy_update, scan_request
+from shelf.scanning.signals import image_page_panels
 from shelf.scanning.vulndb import vulndb_updated_at
 from shelf.scanning.yara_rules import yara_rule_save, yara_rule_set_active
 
@@ -243,5 +245,6 @@ def image_detail(request, image_id):
             "copies": images_owned_by(request.user).filter(source_image=image),
             "audit_events": audit_events_for(target=image),
             "latest_scan": latest_scan(image),
+            "panels": [html for _r, html in image_page_panels.send(sender=Image, image=image, request=request) if html],
         },
     )

@@ -4,6 +4,7 @@ import pytest
 from PIL import Image as PILImage
 
 from shelf.catalog.models import Agreement, Category, Region
+from shelf.compute.models import BootCheck
 from shelf.images.models import Image
 from shelf.scanning.models import Scan
 
@@ -38,9 +39,16 @@ PDF_BYTES = pdf_bytes()
 
 
 def make_image(
-    organization, region_code="ap-guangzhou", *, status="available", scan_verdict="passed", name="Debian 12 LAMP"
+    organization,
+    region_code="ap-guangzhou",
+    *,
+    status="available",
+    scan_verdict="passed",
+    name="Debian 12 LAMP",
+    boot_check="passed",
 ):
-    """An image row as the import pipeline leaves it, with a finished scan of the given verdict (or none)."""
+    """An image row as the import pipeline leaves it, with a finished scan of the given verdict (or none) and, after
+    a passing scan, a boot check of the given status (or none)."""
     image = Image.objects.create(
         organization=organization,
         region=Region.objects.get(code=region_code),
@@ -52,7 +60,10 @@ def make_image(
         sha256="a" * 64,
     )
     if scan_verdict:
-        Scan.objects.create(image=image, status="done", verdict=scan_verdict)
+        scan = Scan.objects.create(image=image, status="done", verdict=scan_verdict)
+        if scan_verdict == "passed" and boot_check:
+            # What the boot check after a passing scan leaves (tests do not boot these placeholder disks).
+            BootCheck.objects.create(image=image, scan=scan, status=boot_check, hostname="shelf-check-fixture")
     return image
 
 
