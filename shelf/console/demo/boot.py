@@ -8,18 +8,14 @@ is on sale (shelf.orders.reference seeds an offer of each size in every region).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from django.db import transaction
-
 from shelf.accounts.models import User
-from shelf.catalog.models import Agreement
 from shelf.images.builders import convert
 from shelf.images.models import Image
 from shelf.products.models import Revision
 
-from .product import DEMO_REGION, ensure_listed, guide_pdf, picture_png, scanned_image
+from .product import DEMO_REGION, draft, ensure_listed, guide_pdf, picture_png, scanned_image
 
 BOOT_IMAGE = "Shelf boot test server (demo)"
 BOOT_NAME = "Shelf Boot Test Server 启动测试镜像"
@@ -96,33 +92,22 @@ def ensure_boot_product(*, alice: User, olivia: User) -> tuple[Revision, bool]:
 
 
 def _boot_draft(alice: User, organization, image: Image) -> Revision:
-    from shelf.products.services import document_set, picture_add, product_create
-
-    with transaction.atomic():
-        revision = product_create(
-            actor=alice,
-            organization=organization,
-            changes={
-                "category": "os-linux",
-                "name": BOOT_NAME,
-                "tags": ["测试", "启动", "busybox", "cloud-init"],
-                "software": ["Linux 6.1 (Debian cloud kernel)", "BusyBox 1.35"],
-                "version": "v1.0",
-                "agreement": Agreement.objects.filter(organization__isnull=True, is_active=True).first().pk,
-                "deliveries": {DEMO_REGION: str(image.pk)},
-                "billing_mode": "prepaid",
-                "price_monthly": "1.00",
-                "price_yearly": "10.00",
-                "summary": BOOT_SUMMARY,
-                "details": BOOT_DETAILS,
-            },
-        )
-    picture_add(
-        actor=alice,
-        revision=revision,
-        fileobj=io.BytesIO(picture_png("Boot Test Server", "Debian 12 kernel + busybox", BOOT_BADGES)),
+    return draft(
+        alice,
+        organization,
+        changes={
+            "category": "os-linux",
+            "name": BOOT_NAME,
+            "tags": ["测试", "启动", "busybox", "cloud-init"],
+            "software": ["Linux 6.1 (Debian cloud kernel)", "BusyBox 1.35"],
+            "deliveries": {DEMO_REGION: str(image.pk)},
+            "billing_mode": "prepaid",
+            "price_monthly": "1.00",
+            "price_yearly": "10.00",
+            "summary": BOOT_SUMMARY,
+            "details": BOOT_DETAILS,
+        },
+        picture=picture_png("Boot Test Server", "Debian 12 kernel + busybox", BOOT_BADGES),
+        guide=guide_pdf(BOOT_GUIDE),
+        filename="boot-test-quick-start.pdf",
     )
-    document_set(
-        actor=alice, revision=revision, fileobj=io.BytesIO(guide_pdf(BOOT_GUIDE)), filename="boot-test-quick-start.pdf"
-    )
-    return Revision.objects.get(pk=revision.pk)

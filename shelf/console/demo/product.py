@@ -182,32 +182,41 @@ def scanned_image(
     return image
 
 
-def _demo_draft(alice: User, organization, image: Image) -> Revision:
+def draft(alice: User, organization, *, changes: dict, picture: bytes, guide: bytes, filename: str) -> Revision:
+    """A complete draft of alice's: the wizard's fields on the operators' agreement template, a picture, a guide."""
     from shelf.products.services import document_set, picture_add, product_create
 
+    template = Agreement.objects.filter(organization__isnull=True, is_active=True).first()
     with transaction.atomic():
         revision = product_create(
-            actor=alice,
-            organization=organization,
-            changes={
-                "category": "website-cms",
-                "name": DEMO_NAME,
-                "tags": ["LNMP", "建站", "Nginx", "PHP"],
-                "software": ["Nginx 1.22", "MariaDB 10.11", "PHP 8.2"],
-                "version": "v1.0",
-                "agreement": Agreement.objects.filter(organization__isnull=True, is_active=True).first().pk,
-                "deliveries": {DEMO_REGION: str(image.pk)},
-                "billing_mode": "prepaid",
-                "price_monthly": "59.00",
-                "price_yearly": "599.00",
-                "summary": DEMO_SUMMARY,
-                "details": DEMO_DETAILS,
-            },
+            actor=alice, organization=organization, changes={"agreement": template.pk, "version": "v1.0", **changes}
         )
-    assert Category.objects.filter(slug="website-cms").exists()
-    picture_add(actor=alice, revision=revision, fileobj=io.BytesIO(picture_png()))
-    document_set(actor=alice, revision=revision, fileobj=io.BytesIO(guide_pdf()), filename="lnmp-quick-start.pdf")
+    picture_add(actor=alice, revision=revision, fileobj=io.BytesIO(picture))
+    document_set(actor=alice, revision=revision, fileobj=io.BytesIO(guide), filename=filename)
     return Revision.objects.get(pk=revision.pk)
+
+
+def _demo_draft(alice: User, organization, image: Image) -> Revision:
+    assert Category.objects.filter(slug="website-cms").exists()
+    return draft(
+        alice,
+        organization,
+        changes={
+            "category": "website-cms",
+            "name": DEMO_NAME,
+            "tags": ["LNMP", "建站", "Nginx", "PHP"],
+            "software": ["Nginx 1.22", "MariaDB 10.11", "PHP 8.2"],
+            "deliveries": {DEMO_REGION: str(image.pk)},
+            "billing_mode": "prepaid",
+            "price_monthly": "59.00",
+            "price_yearly": "599.00",
+            "summary": DEMO_SUMMARY,
+            "details": DEMO_DETAILS,
+        },
+        picture=picture_png(),
+        guide=guide_pdf(),
+        filename="lnmp-quick-start.pdf",
+    )
 
 
 LNMP_BADGES = (("Nginx", (0, 150, 57)), ("MariaDB", (192, 118, 90)), ("PHP", (119, 123, 180)))
