@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "shelf.webhooks",
     "shelf.reviews",
     "shelf.orders",
+    "shelf.billing",
     "shelf.storefront",
     "shelf.console",
     "shelf",

@@ -80,7 +80,13 @@ class BuyerAccount(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One movement of a buyer's balance, with who made it and why. Rows are only ever added."""
+    """One movement of a buyer's balance, with who made it and why. Rows are only ever added.
+
+    A charge or a refund says what it paid for: `server_part` (the marketplace's server) plus `image_part` (the
+    provider's image) is exactly `amount`, so billing can split revenue without re-deriving prices. `ref` names what
+    it is for ("order:<id>:charge", "usage:<instance>:<hour>", ...): one row per ref, whatever retries, duplicate
+    signals or concurrent jobs do.
+    """
 
     class Kind(models.TextChoices):
         TOPUP = "topup", _("top-up")
@@ -89,12 +95,19 @@ class LedgerEntry(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    currency = models.CharField(max_length=3, default="CNY")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     reason = models.CharField(_("reason"), max_length=200)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     order = models.ForeignKey("Order", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    instance = models.ForeignKey(
+        "compute.Instance", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    server_part = models.DecimalField(_("server part (CNY)"), null=True, blank=True, **MONEY)
+    image_part = models.DecimalField(_("image part (CNY)"), null=True, blank=True, **MONEY)
+    ref = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001 (NULL, not "", for top-ups: unique only when set)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -102,15 +115,25 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         constraints = [
-            # An order is charged once and refunded at most once, whatever retries or duplicate signals do.
-            models.UniqueConstraint(
-                fields=["order", "kind"], condition=Q(order__isnull=False), name="ledger_one_per_order_and_kind"
-            ),
+            models.UniqueConstraint(fields=["ref"], condition=Q(ref__isnull=False), name="ledger_one_per_ref"),
             models.CheckConstraint(
                 condition=(Q(kind="charge", amount__lt=0) | Q(kind__in=["topup", "refund"], amount__gt=0)),
                 name="ledger_sign_follows_kind",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="topup", server_part__isnull=True, image_part__isnull=True)
+                    | Q(
+                        kind__in=["charge", "refund"],
+                        server_part__isnull=False,
+                        image_part__isnull=False,
+                        amount=models.F("server_part") + models.F("image_part"),
+                    )
+                ),
+                name="ledger_parts_add_up",
+            ),
         ]
+        indexes = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} for {self.user}"

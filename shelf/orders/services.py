@@ -26,6 +26,7 @@ from shelf.orders.keys import parse_public_key
 from shelf.orders.models import BuyerAccount, InstanceOffer, InstanceType, LedgerEntry, Order
 from shelf.orders.pricing import Quote, Term, money, quote, term_violations
 from shelf.orders.selectors import balance_of, deliveries_for_sale, needed_gib, order_by_key, product_for_sale
+from shelf.orders.signals import ledger_posted
 from shelf.text import name_violations
 
 NAME_MAX = 60
@@ -47,6 +48,46 @@ def account_lock(user: User) -> BuyerAccount:
     """
     BuyerAccount.objects.get_or_create(user=user)
     return BuyerAccount.objects.select_for_update().get(user=user)
+
+
+def ledger_post(
+    *,
+    user: User,
+    kind: str,
+    server_part: Decimal,
+    image_part: Decimal,
+    reason: str,
+    ref: str,
+    actor: User | None = None,
+    order: Order | None = None,
+    instance=None,
+    currency: str = "CNY",
+) -> tuple[LedgerEntry, bool]:
+    """Write one charge or refund, once per `ref`: returns (entry, created); the same ref again returns the first row.
+
+    Parts are signed like the row (negative for a charge) and add up to its amount. The caller holds
+    `account_lock(user)` in its transaction, which serialises this buyer's money; the unique ref backs that up.
+    A charge may take the balance below zero (postpaid usage is billed whatever is left; arrears handle the rest).
+    """
+    existing = LedgerEntry.objects.filter(ref=ref).first()
+    if existing is not None:
+        return existing, False
+    server_part, image_part = money(server_part), money(image_part)
+    entry = LedgerEntry.objects.create(
+        user=user,
+        amount=server_part + image_part,
+        currency=currency,
+        kind=kind,
+        reason=reason[:REASON_MAX],
+        actor=actor,
+        order=order,
+        instance=instance,
+        server_part=server_part,
+        image_part=image_part,
+        ref=ref,
+    )
+    ledger_posted.send(sender=LedgerEntry, entry=entry)
+    return entry, True
 
 
 def _amount(raw, field: str = "amount") -> tuple[Decimal | None, list[Violation]]:
@@ -94,6 +135,7 @@ def topup(*, actor: User, user: User | str | None, amount, reason: str) -> Ledge
     entry = LedgerEntry.objects.create(
         user=user, amount=value, kind=LedgerEntry.Kind.TOPUP, reason=reason.strip(), actor=actor
     )
+    ledger_posted.send(sender=LedgerEntry, entry=entry)
     audit_record(
         actor=actor,
         target=entry,
@@ -468,10 +510,12 @@ def _order_place(
         request_hash=request_hash,
     )
     if priced.due_now > 0:
-        LedgerEntry.objects.create(
+        ledger_post(
             user=buyer,
-            amount=-priced.due_now,
             kind=LedgerEntry.Kind.CHARGE,
+            server_part=-priced.server_total,
+            image_part=-priced.image_total,
+            currency=priced.currency,
             reason=_("Order %(id)s: %(type)s in %(region)s, %(count)d %(unit)s")
             % {
                 "id": str(order.pk)[:8],
@@ -480,6 +524,7 @@ def _order_place(
                 "count": priced.term_count,
                 "unit": priced.term_unit,
             },
+            ref=f"order:{order.pk}:charge",
             actor=buyer,
             order=order,
         )
@@ -507,7 +552,7 @@ def order_fail(*, order: Order, reason: str, actor=None) -> Order:
     """The order's instance failed or was lost: the order becomes failed and what it charged is refunded, once.
 
     Called inside the caller's transaction (compute's instance_failed signal); a second call finds the order
-    failed already and does nothing, and the ledger's unique (order, kind) constraint backs that up.
+    failed already and does nothing, and the ledger's unique ref backs that up.
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
@@ -518,19 +563,21 @@ def order_fail(*, order: Order, reason: str, actor=None) -> Order:
         order.status = Order.Status.FAILED
         order.save(update_fields=["status", "updated_at"])
         refunded = Decimal("0.00")
-        charge = order.ledger_entries.filter(kind=LedgerEntry.Kind.CHARGE).first()
-        if charge is not None and not order.ledger_entries.filter(kind=LedgerEntry.Kind.REFUND).exists():
-            refunded = -charge.amount
-            LedgerEntry.objects.create(
+        # The placement charge comes back (a launch that never ran); billing settles usage it metered itself.
+        charge = LedgerEntry.objects.filter(ref=f"order:{order.pk}:charge").first()
+        if charge is not None:
+            entry, _created = ledger_post(
                 user=order.buyer,
-                amount=refunded,
                 kind=LedgerEntry.Kind.REFUND,
-                reason=(_("Order %(id)s refunded: %(reason)s") % {"id": str(order.pk)[:8], "reason": reason})[
-                    :REASON_MAX
-                ],
+                server_part=-charge.server_part,
+                image_part=-charge.image_part,
+                currency=order.currency,
+                reason=_("Order %(id)s refunded: %(reason)s") % {"id": str(order.pk)[:8], "reason": reason},
+                ref=f"order:{order.pk}:refund",
                 actor=actor,
                 order=order,
             )
+            refunded = entry.amount
         audit_record(
             actor=actor,
             target=order,

@@ -9,7 +9,7 @@ from shelf.compute.models import Instance
 from shelf.compute.services import instance_fail, instance_launch_begin, instance_lose
 from shelf.orders.models import LedgerEntry, Order
 from shelf.orders.selectors import balance_of
-from shelf.orders.services import order_fail, topup
+from shelf.orders.services import ledger_post, order_fail, topup
 from tests.orders.conftest import order_body, place
 
 
@@ -50,16 +50,65 @@ def test_a_lost_instance_refunds_its_order(order, rich_bruce):
 
 def test_the_database_refuses_a_second_refund_of_one_order(order, rich_bruce):
     order_fail(order=order, reason="failed")
+    refund = LedgerEntry.objects.get(order=order, kind="refund")
+    assert refund.ref == f"order:{order.pk}:refund"
+    assert refund.server_part + refund.image_part == refund.amount
     with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerEntry.objects.create(user=rich_bruce, amount=Decimal("432.00"), kind="refund", reason="x", order=order)
+        LedgerEntry.objects.create(
+            user=rich_bruce,
+            amount=Decimal("432.00"),
+            kind="refund",
+            reason="x",
+            order=order,
+            ref=refund.ref,
+            server_part=Decimal("432.00"),
+            image_part=Decimal("0.00"),
+        )
+
+
+def test_ledger_post_writes_one_row_per_ref(order, rich_bruce):
+    first, created = ledger_post(
+        user=rich_bruce,
+        kind="charge",
+        server_part=Decimal("-1.10"),
+        image_part=Decimal("-0.25"),
+        reason="hour",
+        ref="test:hour:1",
+        order=order,
+    )
+    again, created_again = ledger_post(
+        user=rich_bruce,
+        kind="charge",
+        server_part=Decimal("-1.10"),
+        image_part=Decimal("-0.25"),
+        reason="hour",
+        ref="test:hour:1",
+        order=order,
+    )
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk and first.amount == Decimal("-1.35")
+    assert LedgerEntry.objects.filter(ref="test:hour:1").count() == 1
+
+
+def test_the_parts_of_a_charge_add_up_to_its_amount(rich_bruce):
     with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerEntry.objects.create(user=rich_bruce, amount=Decimal("-1.00"), kind="charge", reason="x", order=order)
+        LedgerEntry.objects.create(
+            user=rich_bruce,
+            amount=Decimal("-2.00"),
+            kind="charge",
+            reason="x",
+            server_part=Decimal("-1.00"),
+            image_part=Decimal("-0.99"),
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(user=rich_bruce, amount=Decimal("-2.00"), kind="charge", reason="x")
 
 
 def test_the_sign_of_a_ledger_row_follows_its_kind(rich_bruce):
     for kind, amount in (("topup", "-1.00"), ("charge", "1.00"), ("refund", "0.00")):
         with pytest.raises(IntegrityError), transaction.atomic():
-            LedgerEntry.objects.create(user=rich_bruce, amount=Decimal(amount), kind=kind, reason="x")
+            parts = {} if kind == "topup" else {"server_part": Decimal(amount), "image_part": Decimal("0.00")}
+            LedgerEntry.objects.create(user=rich_bruce, amount=Decimal(amount), kind=kind, reason="x", **parts)
 
 
 def test_an_unpaid_postpaid_order_fails_without_a_refund(api, rich_bruce, hourly_product, ssh_key):
