@@ -25,6 +25,13 @@ class Instance(models.Model):
         FAILED = "failed", pgettext_lazy("instance state", "failed")
         LOST = "lost", pgettext_lazy("instance state", "lost")
 
+    class Hold(models.TextChoices):
+        """Why billing isolated the instance: it stays stopped and cannot be started until the hold is cleared."""
+
+        NONE = "", pgettext_lazy("instance hold", "none")
+        EXPIRED = "expired", pgettext_lazy("instance hold", "term expired")
+        ARREARS = "arrears", pgettext_lazy("instance hold", "balance in arrears")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances")
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="instances")
@@ -39,6 +46,7 @@ class Instance(models.Model):
     ports = models.JSONField(_("ports"), default=list, blank=True, help_text=_("Guest TCP ports to forward."))
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     state_reason = models.TextField(_("state reason"), blank=True)
+    hold = models.CharField(_("hold"), max_length=16, choices=Hold.choices, default=Hold.NONE, blank=True)
     backend = models.CharField(_("back end"), max_length=40, blank=True)
     backend_ref = models.CharField(_("back end reference"), max_length=200, blank=True)
     # Guest port (as a string, JSON keys are strings) -> the host address's port that reaches it.

@@ -11,6 +11,7 @@ class InstanceOut(Schema):
     hostname: str
     state: str
     state_reason: str
+    hold: str = Field(description='Billing isolated it ("expired", "arrears"): it cannot be started. "" when free.')
     region: str
     image: UUID
     vcpus: int

@@ -16,6 +16,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from shelf.accounts.models import User
 from shelf.audit.services import audit_record
@@ -234,10 +235,18 @@ def _backend_name() -> str:
 # --- what buyers (and operators) ask for ------------------------------------------------------------------------
 
 
+HOLD_MESSAGES = {
+    Instance.Hold.EXPIRED: _lazy("The instance is isolated because its term expired: renew it to start it again."),
+    Instance.Hold.ARREARS: _lazy("The instance is isolated because your balance is in arrears: top up to start it."),
+}
+
+
 @transaction.atomic
 def instance_start(*, actor: User, instance: Instance) -> Instance:
-    """stopped (or lost with its disk kept) → starting; the job boots it again."""
+    """stopped (or lost with its disk kept) → starting; the job boots it again. Refused while billing holds it."""
     instance = _locked(instance)
+    if instance.hold:
+        raise Conflict(str(HOLD_MESSAGES[instance.hold]), code="isolated")
     _transition(instance, actor=actor, to=S.STARTING, action="instance.start")
     _enqueue("start_instance", instance)
     return instance
@@ -267,6 +276,42 @@ def instance_terminate(*, actor: User, instance: Instance) -> Instance:
     instance = _locked(instance)
     _transition(instance, actor=actor, to=S.TERMINATING, action="instance.terminate")
     _enqueue("terminate_instance", instance)
+    return instance
+
+
+@transaction.atomic
+def instance_hold_set(*, instance: Instance, hold: str, reason: str = "", actor: User | None = None) -> Instance:
+    """Isolate the instance (billing: term expired, arrears): it cannot be started until the hold is cleared.
+
+    Stopping it is the caller's next step (instance_stop); a terminated instance needs no hold.
+    """
+    instance = _locked(instance)
+    if instance.hold == hold or instance.state == S.TERMINATED:
+        return instance
+    previous, instance.hold = instance.hold, hold
+    instance.save(update_fields=["hold", "updated_at"])
+    audit_record(
+        actor=actor,
+        target=instance,
+        action="instance.hold",
+        organization=None,
+        reason=reason,
+        data={"hold": hold, "previous": previous},
+    )
+    return instance
+
+
+@transaction.atomic
+def instance_hold_clear(*, instance: Instance, hold: str, reason: str = "", actor: User | None = None) -> Instance:
+    """Lift the hold `hold` (a renewal, a top-up); another kind of hold stays."""
+    instance = _locked(instance)
+    if instance.hold != hold:
+        return instance
+    instance.hold = Instance.Hold.NONE
+    instance.save(update_fields=["hold", "updated_at"])
+    audit_record(
+        actor=actor, target=instance, action="instance.unhold", organization=None, reason=reason, data={"hold": hold}
+    )
     return instance
 
 
