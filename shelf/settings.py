@@ -247,3 +247,8 @@ SHELF_VULNDB_MAX_BYTES = int(os.environ.get("SHELF_VULNDB_MAX_BYTES", str(2 * 10
 
 # Webhooks: only for development and tests, allow http:// to this machine and private target addresses.
 SHELF_WEBHOOK_ALLOW_HTTP = env_bool("SHELF_WEBHOOK_ALLOW_HTTP", False)
+
+# Billing (docs/billing.md): metered hours rounded per second (Tencent) or per started hour (AWS); the server part
+# refunded when a prepaid instance is terminated early: unused whole months at the monthly price, or none.
+SHELF_BILLING_USAGE_ROUNDING = os.environ.get("SHELF_BILLING_USAGE_ROUNDING", "second")  # second | hour
+SHELF_BILLING_TERMINATE_REFUND = os.environ.get("SHELF_BILLING_TERMINATE_REFUND", "unused_months")  # | none

@@ -13,6 +13,7 @@ urlpatterns = [
     path("provider/webhooks/", include("shelf.webhooks.urls")),
     path("operator/prereview-words/", include("shelf.prereview.urls")),
     path("notifications/", include("shelf.notifications.urls")),
+    path("buyer/billing/", include("shelf.billing.buyer_urls")),
     path("", include("shelf.orders.urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.storefront.urls")),

@@ -35,6 +35,7 @@ NAVIGATION = {
         (_("My orders"), "orders:list"),
         (_("My instances"), "compute:list"),
         (_("Balance"), "orders:balance"),
+        (_("Billing"), "billing:home"),
     ],
 }
 

@@ -25,6 +25,7 @@ class Command(BaseCommand):
 
     def run_once(self):
         from shelf.accounts.throttle import prune_failures
+        from shelf.billing.tasks import billing_run_quietly
         from shelf.compute.tasks import reconcile_quietly
         from shelf.images.tasks import housekeeping as images_housekeeping
         from shelf.scanning.models import VulnDbImport
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         reconcile_quietly()
         images = images_housekeeping()
         scans = scans_housekeeping()
+        billing_run_quietly()  # metered hours, arrears, prepaid terms (shelf.billing)
         sent = [delivery_attempt(delivery).status for delivery in deliveries_due()]
         for url in vulndb_sources_due():
             # The import itself runs as a job; the row it creates marks the source as fresh.
