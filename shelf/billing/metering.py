@@ -102,8 +102,12 @@ def hour_settle(*, instance_id, hour: datetime, now: datetime | None = None) -> 
                     interval.settled_to = end
                     interval.save(update_fields=["settled_to"])
             return record
-    except IntegrityError:  # another worker wrote this hour between our check and insert
-        return UsageRecord.objects.filter(instance_id=instance_id, hour=hour).first()
+    except IntegrityError:
+        # Another worker wrote this hour between our check and insert; anything else is a real error.
+        record = UsageRecord.objects.filter(instance_id=instance_id, hour=hour).first()
+        if record is None:
+            raise
+        return record
 
 
 def _record(order: Order, intervals, hour: datetime, now: datetime) -> UsageRecord:
