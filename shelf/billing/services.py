@@ -153,7 +153,7 @@ def term_renew(
     """
     with transaction.atomic():
         account_lock(term.buyer)
-        term = PrepaidTerm.objects.select_for_update().select_related("order__instance", "buyer").get(pk=term.pk)
+        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
         now = timezone.now()
         _renewable(term, now)
         if term_unit not in ("month", "year"):
@@ -236,7 +236,7 @@ def term_renew(
 @transaction.atomic
 def term_set_auto_renew(*, term: PrepaidTerm, auto_renew: bool, actor: User) -> PrepaidTerm:
     """The buyer turns auto-renew on or off (only while the term can still be renewed)."""
-    term = PrepaidTerm.objects.select_for_update().select_related("order").get(pk=term.pk)
+    term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order").get(pk=term.pk)
     if term.state not in (T.ACTIVE, T.ISOLATED):
         raise Conflict(_("This term has ended: it can no longer be renewed."), code="term_ended")
     if not isinstance(auto_renew, bool):
@@ -272,7 +272,7 @@ def term_evaluate(*, term: PrepaidTerm, now: datetime | None = None) -> list[str
     """Take every step now due for one term, once each; returns what was done (for the command's report)."""
     steps: list[str] = []
     with transaction.atomic():
-        term = PrepaidTerm.objects.select_for_update().select_related("order__instance", "buyer").get(pk=term.pk)
+        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
         now = now or timezone.now()
         order, instance = term.order, term.order.instance
         if term.state in (T.RELEASED, T.ENDED):
@@ -294,7 +294,7 @@ def term_evaluate(*, term: PrepaidTerm, now: datetime | None = None) -> list[str
         steps += _auto_renew(term)
         term.refresh_from_db()
     with transaction.atomic():
-        term = PrepaidTerm.objects.select_for_update().select_related("order__instance", "buyer").get(pk=term.pk)
+        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
         instance = term.order.instance
         if term.state == T.ACTIVE and now >= term.expires_at:
             term.state, term.isolated_at = T.ISOLATED, now
@@ -353,7 +353,7 @@ def _auto_renew(term: PrepaidTerm) -> list[str]:
         )
     except RuleViolations as exc:
         with transaction.atomic():
-            locked = PrepaidTerm.objects.select_for_update().select_related("order").get(pk=term.pk)
+            locked = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order").get(pk=term.pk)
             if locked.autorenew_failed_for == expiry:
                 return []
             locked.autorenew_failed_for = expiry
@@ -386,7 +386,7 @@ def term_terminated_early(*, instance: Instance) -> LedgerEntry | None:
     refundable); of the server, what SHELF_BILLING_TERMINATE_REFUND says ("unused_months": each whole unused month
     at the monthly server price of the period being used; "none"). Called inside compute's transition."""
     term = (
-        PrepaidTerm.objects.select_for_update()
+        PrepaidTerm.objects.select_for_update(of=("self",))
         .select_related("order", "buyer")
         .filter(order__instance=instance)
         .first()
