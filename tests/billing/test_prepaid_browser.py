@@ -41,7 +41,4 @@ def test_bruce_renews_on_the_billing_page(live_server, page, settings, api, ssh_
     expect(page.locator("body")).to_contain_text("for 432.00 CNY")
     expect(page.locator("p.totals")).to_contain_text("Charged 576.00 CNY")
     page.screenshot(path=str(tmp_path / "billing.png"), full_page=True)
-    import shutil
-
-    shutil.copy(tmp_path / "billing.png", "/tmp/billcore-billing.png")
     assert PrepaidTerm.objects.get(order=order).renewals == 1
