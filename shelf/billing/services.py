@@ -153,7 +153,11 @@ def term_renew(
     """
     with transaction.atomic():
         account_lock(term.buyer)
-        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
+        term = (
+            PrepaidTerm.objects.select_for_update(of=("self",))
+            .select_related("order__instance", "buyer")
+            .get(pk=term.pk)
+        )
         now = timezone.now()
         _renewable(term, now)
         if term_unit not in ("month", "year"):
@@ -272,7 +276,11 @@ def term_evaluate(*, term: PrepaidTerm, now: datetime | None = None) -> list[str
     """Take every step now due for one term, once each; returns what was done (for the command's report)."""
     steps: list[str] = []
     with transaction.atomic():
-        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
+        term = (
+            PrepaidTerm.objects.select_for_update(of=("self",))
+            .select_related("order__instance", "buyer")
+            .get(pk=term.pk)
+        )
         now = now or timezone.now()
         order, instance = term.order, term.order.instance
         if term.state in (T.RELEASED, T.ENDED):
@@ -294,7 +302,11 @@ def term_evaluate(*, term: PrepaidTerm, now: datetime | None = None) -> list[str
         steps += _auto_renew(term)
         term.refresh_from_db()
     with transaction.atomic():
-        term = PrepaidTerm.objects.select_for_update(of=("self",)).select_related("order__instance", "buyer").get(pk=term.pk)
+        term = (
+            PrepaidTerm.objects.select_for_update(of=("self",))
+            .select_related("order__instance", "buyer")
+            .get(pk=term.pk)
+        )
         instance = term.order.instance
         if term.state == T.ACTIVE and now >= term.expires_at:
             term.state, term.isolated_at = T.ISOLATED, now

@@ -16,7 +16,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from shelf.accounts.models import User
 from shelf.audit.services import audit_record
@@ -236,8 +236,12 @@ def _backend_name() -> str:
 
 
 HOLD_MESSAGES = {
-    Instance.Hold.EXPIRED: _lazy("The instance is isolated because its term expired: renew it to start it again."),
-    Instance.Hold.ARREARS: _lazy("The instance is isolated because your balance is in arrears: top up to start it."),
+    Instance.Hold.EXPIRED: gettext_lazy(
+        "The instance is isolated because its term expired: renew it to start it again."
+    ),
+    Instance.Hold.ARREARS: gettext_lazy(
+        "The instance is isolated because your balance is in arrears: top up to start it."
+    ),
 }
 
 
