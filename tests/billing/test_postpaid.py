@@ -198,3 +198,14 @@ def test_bruce_runs_three_hours_and_sees_three_charges_through_the_api(
     assert client.get("balance").json()["balance"] == "999.55"
     assert client.get("billing/bill", data={"month": "2026-13"}).status_code == 422
     assert_books_balance()
+
+
+@pytest.mark.django_db
+def test_housekeeping_settles_the_hours_too(api, clock, money_bruce, hourly_product, ssh_key):
+    clock.move_to(at(2026, 12, 1, 10, 0))
+    order = hourly(api(money_bruce), hourly_product, ssh_key)
+    run(order.instance)
+    clock.move_to(at(2026, 12, 1, 13, 0))
+    call_command("housekeeping")
+    assert UsageRecord.objects.filter(instance=order.instance).count() == 3
+    assert_books_balance()

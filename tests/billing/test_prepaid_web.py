@@ -50,3 +50,10 @@ def test_the_billing_page_renews_toggles_and_downloads_the_bill(
     assert browser.get("/buyer/billing/?month=2026-13").status_code == 404
     assert Decimal(LedgerEntry.objects.get(ref=f"renew:{order.pk}:1").amount) == Decimal("-288.00")
     assert_books_balance()
+
+
+def test_the_billing_page_speaks_chinese(web, money_bruce):
+    client = web(money_bruce)
+    client.cookies["django_language"] = "zh-hans"
+    text = client.get("/buyer/billing/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert "包年包月时长" in text and "下载月度账单（CSV）" in text
