@@ -299,6 +299,7 @@ def _method_not_allowed(response: HttpResponse) -> str:
 
 def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
+    from shelf.billing.api_revenue import router as revenue_router
     from shelf.catalog.api import router as catalog_router
     from shelf.compute.api import router as compute_router
     from shelf.images.api import router as images_router
@@ -321,6 +322,7 @@ def _mount_routers() -> None:
     api.add_router("/", storefront_router)
     api.add_router("/", orders_router)
     api.add_router("/", compute_router)
+    api.add_router("/", revenue_router)
 
 
 _mount_routers()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("operator/prereview-words/", include("shelf.prereview.urls")),
     path("notifications/", include("shelf.notifications.urls")),
     path("", include("shelf.orders.urls")),
+    path("", include("shelf.billing.provider_urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.storefront.urls")),
     path("", include("shelf.scanning.urls")),

@@ -6,3 +6,6 @@ class BillingConfig(AppConfig):
     name = "shelf.billing"
     label = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from shelf.billing import receivers  # noqa: F401 - connects the revenue split to ledger_posted

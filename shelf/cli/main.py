@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shelf.cli import catalog, images, instances, orders, products, scans
+from shelf.cli import catalog, images, instances, orders, products, revenue, scans
 from shelf.cli import config as cli_config
 from shelf.cli.output import api_session, out
 
@@ -20,6 +20,8 @@ app.add_typer(orders.app, name="order")
 app.command("balance")(orders.balance)
 app.command("topup")(orders.topup)
 app.add_typer(instances.app, name="instance")
+app.command("sales")(revenue.sales)
+app.command("statement")(revenue.statement)
 
 
 @app.command()
