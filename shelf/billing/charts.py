@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 20, 44
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 24, 44
 TICKS = 4
 
 
@@ -60,6 +60,8 @@ def chart(
     money = any(isinstance(v, Decimal) for _l, v in data)
     values = [float(v) for _l, v in data]
     top = nice_ceiling(max([*values, 0.0]))
+    if not money:
+        top = max(top, float(TICKS))  # counts: whole-number ticks
     bottom_value = min([*values, 0.0])
     floor = -nice_ceiling(-bottom_value) if bottom_value < 0 else 0.0  # refunds can make a month negative
     result = Chart(title=title, description=description, kind=kind, unit=unit, empty=not any(values))
@@ -75,7 +77,7 @@ def chart(
         result.y_ticks.append({"y": y_of(value), "label": _label(value, money)})
     count = max(len(data), 1)
     slot = plot_w / count
-    every = max(1, -(-count * 48 // plot_w))  # a label needs about 48 px
+    every = max(1, -(-count * 64 // plot_w))  # a label needs about 64 px
     zero = y_of(0.0)
     for i, (label, value) in enumerate(data):
         x_mid = round(result.plot_left + slot * (i + 0.5), 2)

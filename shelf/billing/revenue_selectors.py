@@ -133,7 +133,7 @@ def sales_for(organization: Organization, *, days: int = 30, months: int = 12, t
         {"product": p, "name": names.get(p, "-"), "orders": order_counts[p], **per_product[p].as_dict()} for p in ranked
     ]
     active = (
-        Instance.objects.filter(orders__product__organization=organization)
+        Instance.objects.filter(orders__product__organization=organization, orders__status=Order.Status.PLACED)
         .exclude(state__in=INACTIVE_STATES)
         .distinct()
         .count()
