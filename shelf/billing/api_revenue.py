@@ -74,7 +74,7 @@ def provider_statement(request, period: str, organization: str | None = Query(No
     }
 
 
-@router.get("/provider/statements/{period}/csv", response={200: str}, openapi_extra={"responses": {200: {
+@router.get("/provider/statements/{period}/csv", openapi_extra={"responses": {200: {
     "description": "The statement as CSV (UTF-8): one line per product and a total line.",
     "content": {"text/csv": {"schema": {"type": "string"}}}}}})  # fmt: skip
 def provider_statement_csv(request, period: str, organization: str | None = Query(None, description=ORGANIZATION_DOC)):

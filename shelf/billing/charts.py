@@ -4,6 +4,7 @@ No script and no library from the internet: the page works offline and under the
 (presentation attributes and CSS classes only, no inline style). Geometry is float; values shown are the exact ones.
 """
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,10 +17,7 @@ def nice_ceiling(value: float) -> float:
     """The smallest of 1, 2, 2.5, 5 x 10^n that is >= value (an axis that ends on a round number)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1.0
-    if value < 1:
-        while magnitude / 10 >= value:
-            magnitude /= 10
+    magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if step * magnitude >= value:
             return step * magnitude
@@ -60,8 +58,8 @@ def chart(
     money = any(isinstance(v, Decimal) for _l, v in data)
     values = [float(v) for _l, v in data]
     top = nice_ceiling(max([*values, 0.0]))
-    if not money:
-        top = max(top, float(TICKS))  # counts: whole-number ticks
+    if not money:  # counts: whole-number ticks, a round step each
+        top = nice_ceiling(max(1.0, -(-max([*values, 0.0]) // TICKS))) * TICKS
     bottom_value = min([*values, 0.0])
     floor = -nice_ceiling(-bottom_value) if bottom_value < 0 else 0.0  # refunds can make a month negative
     result = Chart(title=title, description=description, kind=kind, unit=unit, empty=not any(values))
