@@ -8,7 +8,6 @@ from django.db import transaction
 from shelf.billing.revenue import RevenueSplit
 from shelf.orders.models import LedgerEntry, Order
 from shelf.orders.services import account_lock, ledger_post
-from tests.browser.conftest import browser, page  # noqa: F401 - fixtures of the dashboard's browser test
 from tests.cli.conftest import shelf_cli  # noqa: F401 - fixture of the CLI test
 from tests.orders.conftest import (  # noqa: F401 - fixtures
     _launches_kept,
