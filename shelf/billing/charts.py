@@ -92,7 +92,7 @@ def chart(
                     "value": shown,
                     "value_y": round(min(y, zero) - 4, 2),
                     "x_mid": x_mid,
-                    "show_value": count <= 14,
+                    "show_value": count <= 14 and bool(value),
                 }
             )
         else:

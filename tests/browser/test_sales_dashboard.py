@@ -50,3 +50,32 @@ def test_alice_sees_her_sales_as_charts_and_tables(live_server, page, settings):
     page.screenshot(path=str(SCREENSHOTS / "sales-dashboard.png"), full_page=True)
     page.goto(f"{live_server.url}/operator/revenue/")
     assert page.locator("h1").inner_text() != "Marketplace revenue"  # a provider: not found
+
+
+def test_olivia_sets_a_commission_rate_and_sees_the_marketplace_in_chinese(live_server, browser, settings):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "scans"]}
+    }
+    call_command("demo_data", verbosity=0)
+    seed(apps)
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    alice, bruce = User.objects.get(username="alice"), User.objects.get(username="bruce")
+    product = listed_product(alice.organizations.get())
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, "olivia")
+        page.goto(f"{live_server.url}/operator/commission/")
+        page.fill("#id_rate_percent", "12.5")
+        page.click("button.primary")
+        assert "12.50" in page.locator("#rates").inner_text()
+        buy(ApiClient, bruce, product, openssh_public(ed25519.Ed25519PrivateKey.generate()), "b1", months=1)
+        page.goto(f"{live_server.url}/operator/revenue/")
+        assert page.locator("h1").inner_text() == "云市场收入"
+        # 144.00 gross: the 45.00 server part + 12.38 commission (12.5 % of 99.00, 12.375 rounded half up).
+        assert page.locator("#months tr.total td").last.inner_text() == "57.38"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "operator-revenue-zh.png"), full_page=True)
+    finally:
+        context.close()
