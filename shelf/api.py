@@ -300,6 +300,7 @@ def _method_not_allowed(response: HttpResponse) -> str:
 def _mount_routers() -> None:
     from shelf.accounts.api import router as accounts_router
     from shelf.billing.api_buyer import router as billing_buyer_router
+    from shelf.billing.api_revenue import router as revenue_router
     from shelf.catalog.api import router as catalog_router
     from shelf.compute.api import router as compute_router
     from shelf.images.api import router as images_router
@@ -323,6 +324,7 @@ def _mount_routers() -> None:
     api.add_router("/", orders_router)
     api.add_router("/", compute_router)
     api.add_router("/", billing_buyer_router)
+    api.add_router("/", revenue_router)
 
 
 _mount_routers()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("notifications/", include("shelf.notifications.urls")),
     path("buyer/billing/", include("shelf.billing.buyer_urls")),
     path("", include("shelf.orders.urls")),
+    path("", include("shelf.billing.provider_urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
     path("", include("shelf.storefront.urls")),
     path("", include("shelf.scanning.urls")),

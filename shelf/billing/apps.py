@@ -8,4 +8,7 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from shelf.billing import receivers_usage  # noqa: F401
+        from shelf.billing import (
+            receivers,  # noqa: F401 - connects the revenue split to ledger_posted
+            receivers_usage,  # noqa: F401 - opens and closes usage intervals
+        )

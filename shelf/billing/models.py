@@ -159,3 +159,6 @@ class Arrears(models.Model):
 
     def __str__(self) -> str:
         return f"arrears of {self.buyer} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+from shelf.billing.revenue import *  # noqa: E402,F403 - revenue models (commission rates, splits) live in revenue.py

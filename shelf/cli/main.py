@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shelf.cli import billing, catalog, images, instances, orders, products, scans
+from shelf.cli import billing, catalog, images, instances, orders, products, revenue, scans
 from shelf.cli import config as cli_config
 from shelf.cli.output import api_session, out
 
@@ -23,6 +23,8 @@ app.add_typer(instances.app, name="instance")
 app.command("bill")(billing.bill)
 app.command("renew")(billing.renew)
 app.command("autorenew")(billing.autorenew)
+app.command("sales")(revenue.sales)
+app.command("statement")(revenue.statement)
 
 
 @app.command()

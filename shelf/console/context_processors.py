@@ -12,7 +12,8 @@ NAVIGATION = {
         (_("Images"), "images:list"),
         (_("Agreements"), "console:provider_agreements"),
         (_("Webhooks"), "webhooks:list"),
-        (_("Sales"), "orders:provider_list"),
+        (_("Orders"), "orders:provider_list"),
+        (_("Sales"), "revenue:sales"),
     ],
     "operator": [
         (_("Overview"), "console:operator_home"),
@@ -28,6 +29,7 @@ NAVIGATION = {
         (_("Server sizes"), "orders:operator_sizes"),
         (_("Orders"), "orders:operator_orders"),
         (_("Top-ups"), "orders:operator_topup"),
+        (_("Revenue"), "revenue:operator"),
         (_("Instances"), "compute:operator"),
     ],
     "buyer": [
