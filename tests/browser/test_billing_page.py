@@ -10,14 +10,13 @@ from shelf.billing.models import PrepaidTerm
 from shelf.orders.reference import seed
 from shelf.orders.services import topup
 from tests.billing.conftest import buy
-from tests.browser.conftest import browser, page  # noqa: F401 - fixtures
 from tests.browser.test_console import log_in
-from tests.orders.conftest import listed_product
+from tests.orders.conftest import listed_product, ssh_key  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_bruce_renews_on_the_billing_page(live_server, page, settings, api, ssh_key, tmp_path):  # noqa: F811
+def test_bruce_renews_on_the_billing_page(live_server, page, settings, api, ssh_key, tmp_path):  # noqa: F811 - fixture
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "scans"]}
     }
