@@ -9,15 +9,14 @@ from shelf.accounts.models import User
 from shelf.billing.models import PrepaidTerm
 from shelf.orders.reference import seed
 from shelf.orders.services import topup
-from tests.billing.conftest import buy
-from tests.browser.conftest import browser, page  # noqa: F401 - fixtures
+from tests.billing.conftest import buy, ssh_key  # noqa: F401 - fixtures
 from tests.browser.test_console import log_in
 from tests.orders.conftest import listed_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_bruce_renews_on_the_billing_page(live_server, page, settings, api, ssh_key, tmp_path):  # noqa: F811
+def test_bruce_renews_on_the_billing_page(live_server, page, settings, api, ssh_key, tmp_path):  # noqa: F811 - fixture
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "scans"]}
     }
