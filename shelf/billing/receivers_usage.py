@@ -1,6 +1,9 @@
 """What billing does when compute or orders announce something: meter postpaid servers, open prepaid terms,
 refund an early-terminated prepaid server. Each runs inside the announcing transaction."""
 
+import logging
+
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -8,6 +11,8 @@ from shelf.billing import metering, services
 from shelf.compute.models import Instance
 from shelf.compute.signals import instance_state_changed
 from shelf.orders.signals import ledger_posted
+
+log = logging.getLogger(__name__)
 
 
 @receiver(instance_state_changed)
@@ -26,3 +31,19 @@ def open_prepaid_term(sender, entry, **kwargs) -> None:
     """The placement charge of a prepaid order starts its term."""
     if entry.order_id and entry.ref == f"order:{entry.order_id}:charge":
         services.term_open(order=entry.order)
+
+
+@receiver(ledger_posted)
+def clear_arrears_on_top_up(sender, entry, **kwargs) -> None:
+    """A top-up of a buyer in arrears lifts the hold at once, not at the job's next pass (after the commit)."""
+    if entry.kind != "topup":
+        return
+    user = entry.user
+
+    def evaluate() -> None:
+        try:
+            services.arrears_evaluate(buyer=user)
+        except Exception:  # the top-up is committed; the job's next pass does the same step
+            log.exception("arrears evaluation after a top-up failed")
+
+    transaction.on_commit(evaluate)

@@ -9,9 +9,9 @@ from shelf.accounts.models import User
 from shelf.billing.models import PrepaidTerm
 from shelf.orders.reference import seed
 from shelf.orders.services import topup
-from tests.billing.conftest import buy
+from tests.billing.conftest import buy, ssh_key  # noqa: F401 - fixtures
 from tests.browser.test_console import log_in
-from tests.orders.conftest import listed_product, ssh_key  # noqa: F401 - fixture
+from tests.orders.conftest import listed_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
