@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,8 +27,9 @@ from shelf.compute import bootimage
 SUITE = "bookworm"
 # The kernel meta-package, a real init, cloud-init with the network stack it renders for on Debian (ifupdown +
 # DHCP client), sshd, and growpart so cloud-init can grow the root into the disk the buyer chose.
+KERNEL = bootimage.KERNEL_META
 PACKAGES = (
-    bootimage.KERNEL_META,
+    KERNEL,
     "systemd-sysv",
     "udev",
     "initramfs-tools",
@@ -63,7 +65,9 @@ rm -f "$root"/etc/ssh/ssh_host_*
 printf 'auto lo\\niface lo inet loopback\\nsource /etc/network/interfaces.d/*\\n' > "$root/etc/network/interfaces"
 mkdir -p "$root/etc/network/interfaces.d"
 # The seed is a NoCloud disk: skip probing for other clouds' metadata services.
-echo 'datasource_list: [ NoCloud, None ]' > "$root/etc/cloud/cloud.cfg.d/90-shelf-datasource.cfg"
+printf 'datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n' > "$root/etc/cloud/cloud.cfg.d/90-shelf.cfg"
+# glibc's built-in C.UTF-8, so cloud-init's locale module has nothing to generate (no `locales` package needed).
+echo 'LANG=C.UTF-8' > "$root/etc/default/locale"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
 """
 
@@ -91,6 +95,18 @@ def _key(packages: list[tuple[str, str]]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _candidates() -> list[tuple[str, str]]:
+    """(package, version) of each of PACKAGES apt would install now, in one apt-cache call (one each takes ~2 s).
+
+    The named packages' versions decide the cache key; their dependencies follow the same mirror state."""
+    names = [bootimage._candidate(KERNEL)[0] if p == KERNEL else p for p in PACKAGES]
+    shown = bootimage._run("apt-cache", "show", "--no-all-versions", *names)
+    found = dict(re.findall(r"^Package: (\S+)\n(?:.*\n)*?Version: (\S+)", shown, re.M))
+    if missing := [name for name in names if name not in found]:
+        raise RuntimeError(f"apt knows no version of {', '.join(missing)}")
+    return [(name, found[name]) for name in names]
+
+
 def _root_mib(tree: Path) -> int:
     used = sum(p.lstat().st_size for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
     return int(used * 1.3) // bootimage.MiB + 256  # ext4's metadata and some room before growpart runs
@@ -102,8 +118,7 @@ def build(cache: Path | None = None) -> FullImage:
         raise RuntimeError(f"cannot build the full Debian image: missing {', '.join(missing)}")
     cache = cache or bootimage.cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    # The versions of the named packages decide the key; their dependencies follow the same mirror state.
-    packages = [bootimage._candidate(p) for p in PACKAGES]
+    packages = _candidates()
     key = _key(packages)
     target = cache / f"full-{key}"
     if (target / "disk.qcow2").exists():
