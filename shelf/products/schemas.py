@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from django.urls import reverse
@@ -74,7 +74,7 @@ class ProductFieldsIn(InputSchema):
     new_agreement: AgreementDraftIn | None = None
     deliveries: dict[str, str | None] | None = None
     # Anything a client sends reaches the rule, which names the entry that is no port (true is not port 1).
-    ports: list[int | float | str | bool | None] | None = None
+    ports: list[Any] | None = None
     billing_mode: str | None = None
     # Decimal strings like "12.50"; numbers are accepted only to say clearly why floats are refused.
     price_yearly: str | int | float | None = None
