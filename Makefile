@@ -16,7 +16,7 @@ APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load c
 BENCH_APT_PACKAGES := wrk
 BENCH_APT_COMMANDS := wrk
 
-.PHONY: run test lint bench venv system-deps bench-deps migrate demo clean openapi
+.PHONY: run test test-slow lint bench venv system-deps bench-deps migrate demo clean openapi
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ PYTEST_ARGS ?= -n auto
 
 test: system-deps venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The slow tests, never part of `make test`: a full Debian image (mmdebstrap; built once, cached under
+# /var/cache/shelf-boot) bought, booted under qemu and logged into over SSH. Needs root for mmdebstrap.
+test-slow: system-deps venv
+	$(call apt-install,mmdebstrap openssh-client,mmdebstrap ssh)
+	$(BIN)/python -m pytest -m slow -s tests
 
 # ruff (lint and format), the import-linter contracts in pyproject.toml (layer order, Django-free scan engine),
 # migrations up to date.

@@ -123,3 +123,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
+    # `slow` tests (minutes each) run only when asked for by name, `-m slow` (make test-slow): an -m expression of
+    # their own, such as PYTEST_ARGS='-m "not browser"', must not pull them into an ordinary run.
+    if "slow" not in (config.option.markexpr or ""):
+        slow = [item for item in items if item.get_closest_marker("slow")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -23,7 +23,9 @@ def _show(instance: dict) -> None:
         f"region: {instance['region']}"
     )
     if instance["ssh_command"]:
-        out.print(f"  ssh: {instance['ssh_command']}")
+        # Shelf forwards the port; whether anything answers there is the image's business (the boot test image
+        # has no sshd), so the line does not promise a login.
+        out.print(f"  SSH (if the image runs sshd): {instance['ssh_command']}")
     for guest, host in sorted(instance["forwarded_ports"].items(), key=lambda kv: int(kv[0])):
         if guest != "22":
             out.print(f"  port {guest}: {instance['ssh_host'] or '127.0.0.1'}:{host}")

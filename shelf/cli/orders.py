@@ -126,7 +126,7 @@ def _wait(api, instance_id: str, timeout: float) -> None:
             out.print(f"  {state}" + (f": {escape(instance['state_reason'])}" if instance.get("state_reason") else ""))
         if state in TERMINAL_STATES:
             if state == "running" and instance.get("ssh_command"):
-                out.print(f"Log in with: [bold]{escape(instance['ssh_command'])}[/]")
+                out.print(f"SSH (if the image runs sshd): [bold]{escape(instance['ssh_command'])}[/]")
             if state != "running":
                 raise typer.Exit(1)
             return

@@ -23,6 +23,7 @@ FILE_KEYS = (
     *LIST_KEYS,
     "agreement",
     "deliveries",
+    "ports",
     "billing",
     "pictures",
     "document",
@@ -35,6 +36,7 @@ software: [Apache 2.4, MySQL 8.0, PHP 8.2]
 version: v1.0
 agreement: 3                         # an agreement id, or {title: ..., body: ...} for a new one
 deliveries: {ap-guangzhou: 1b4e28ba-2fa1-11d2-883f-0016d3cca427}
+ports: [80, 443]                     # TCP ports the servers need open besides SSH (22)
 billing: {mode: prepaid, yearly: "999.00", monthly: "99.00", currency: CNY}
 summary: A ready LAMP stack.
 details: |
@@ -151,6 +153,11 @@ def load_product_file(path: Path) -> ProductFile:
         isinstance(deliveries, dict) and all(isinstance(v, str | None) for v in deliveries.values())
     ):
         problems.append("deliveries: a mapping of region code to image id, like {ap-guangzhou: <image id>}")
+    ports = data.get("ports")
+    if ports is not None and not (
+        isinstance(ports, list) and all(isinstance(p, int) and not isinstance(p, bool) for p in ports)
+    ):
+        problems.append("ports: a list of TCP port numbers, like [80, 443]")
     billing = data.get("billing")
     if billing is not None:
         if not isinstance(billing, dict):
@@ -205,6 +212,8 @@ def product_fields(spec: ProductFile, *, current: dict | None, agreements: list[
         # The file lists every region sold in: regions it no longer names are removed.
         removed = {region: None for region in (current or {}).get("deliveries", {}) if region not in wanted}
         fields["deliveries"] = {**wanted, **removed}
+    if "ports" in data:
+        fields["ports"] = data["ports"] or []
     if "billing" in data:
         billing = data["billing"] or {}
         fields["billing_mode"] = billing.get("mode") or ""

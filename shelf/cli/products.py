@@ -370,6 +370,7 @@ def show(product_id: str):
         for region, image_id in product["deliveries"].items()
     ]
     rows += [("deliveries" if i == 0 else "", line) for i, line in enumerate(deliveries or ["-"])]
+    rows += [("ports", ", ".join(["22 (SSH)", *map(str, product.get("ports") or [])]))]
     rows += [("billing", _price_text(product)), ("summary", product["summary"] or "-")]
     pictures = [
         f"{p['width']} x {p['height']} {p['content_type']} {human_size(p['size'])} sha256 {p['sha256'][:16]}"

@@ -75,3 +75,11 @@ def image_boot_check(request, image_id):
     if check is None:
         raise Http404
     return check
+
+
+@router.post("/images/{uuid:image_id}/boot-check/rerun", response={202: BootCheckOut}, tags=["images"])
+def image_boot_check_rerun(request, image_id):
+    """Boot the image again after its latest boot check failed: the image's provider or an operator. 409 while a
+    check is pending or running, or when the latest one passed; audited."""
+    image = get_object_or_404(images_for(request.user), pk=image_id)  # his organisation's images; operators all
+    return Status(202, services.boot_check_rerun(actor=request.user, image=image))

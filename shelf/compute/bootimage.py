@@ -244,15 +244,25 @@ def _root_tree(tree: Path, busybox: Path, packages: list[tuple[str, str]]) -> Pa
     return tree
 
 
-def _disk(kernel: Path, initrd: Path, root_tree: Path, out: Path, work: Path) -> Path:
+def _disk(
+    kernel: Path,
+    initrd: Path,
+    root_tree: Path,
+    out: Path,
+    work: Path,
+    *,
+    root_mib: int = 16,
+    root_label: str = "rootfs",
+    config: str = SYSLINUX_CFG,
+) -> Path:
+    """MBR + FAT boot partition (syslinux, kernel, initramfs) + ext4 root filled from root_tree; fullimage.py too."""
     boot_mib = (kernel.stat().st_size + initrd.stat().st_size) // MiB + 8
-    root_mib = 16
     boot, root = work / "boot.fat", work / "root.ext4"
     with open(boot, "wb") as fh:
         fh.truncate(boot_mib * MiB)
     _run("mkfs.vfat", "-n", "SHELFBOOT", boot)
     cfg = work / "syslinux.cfg"
-    cfg.write_text(SYSLINUX_CFG)
+    cfg.write_text(config)
     env_copy = ["mcopy", "-i", boot]
     _run(*env_copy, kernel, "::/vmlinuz")
     _run(*env_copy, initrd, "::/initrd.img")
@@ -260,7 +270,7 @@ def _disk(kernel: Path, initrd: Path, root_tree: Path, out: Path, work: Path) ->
     _run("syslinux", "--install", boot)  # ldlinux.sys + ldlinux.c32 into the FAT, its boot sector patched
     with open(root, "wb") as fh:
         fh.truncate(root_mib * MiB)
-    _run("mkfs.ext4", "-q", "-F", "-L", "rootfs", "-E", "root_owner=0:0", "-d", root_tree, root, f"{root_mib}M")
+    _run("mkfs.ext4", "-q", "-F", "-L", root_label, "-E", "root_owner=0:0", "-d", root_tree, root, f"{root_mib}M")
     boot_sectors, root_sectors = boot_mib * 2048, root_mib * 2048
     root_start = 2048 + boot_sectors
     total = (root_start + root_sectors + 2048) * 512

@@ -89,7 +89,8 @@ class BootCheck(models.Model):
 
     Passed when the guest shows that it came up and read the seed: the random throwaway hostname appears on its
     serial console. Not a buyer's instance: no owner, no billing; the guest and its files are gone afterwards.
-    One check per (image, scan): the scan that passed is what the check vouches for.
+    One check per (image, scan) and attempt: the scan that passed is what the check vouches for; a failed check
+    may be run again on request (attempt 2, 3, ...), for the same scan.
     """
 
     class Status(models.TextChoices):
@@ -103,6 +104,7 @@ class BootCheck(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="boot_checks")
     scan = models.ForeignKey("scanning.Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(_("reason"), blank=True)
     hostname = models.CharField(_("throwaway hostname"), max_length=63)
@@ -116,7 +118,9 @@ class BootCheck(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["image", "scan"], name="compute_bootcheck_image_scan")]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "scan", "attempt"], name="compute_bootcheck_image_scan_attempt")
+        ]
         verbose_name = _("boot check")
         verbose_name_plural = _("boot checks")
 

@@ -24,6 +24,6 @@ def boot_check_panel(sender, image, request, **kwargs) -> str | None:
         return None
     return render_to_string(
         "compute/_boot_check_panel.html",
-        {"check": latest_boot_check(image)},
+        {"check": latest_boot_check(image), "image": image},
         request=request,
     )

@@ -431,6 +431,41 @@ def boot_check_request(*, image: Image, scan=None) -> BootCheck:
     return check
 
 
+def boot_check_rerun(*, actor, image: Image) -> BootCheck:
+    """A new boot check of `image` after its latest one failed (the provider's or an operator's request); audited.
+
+    Conflict while a check is pending or running, and when the latest one passed or there is none yet (the first
+    check follows the scan). The new check vouches for the same scan, as attempt n + 1.
+    """
+    import secrets
+
+    with transaction.atomic():
+        Image.objects.select_for_update().filter(pk=image.pk).first()
+        latest = BootCheck.objects.filter(image=image).order_by("-created_at").first()
+        if latest is None:
+            raise Conflict(_("The image has no boot check yet: it is booted once after its scan passes."), "boot_check")
+        if latest.status in (B.PENDING, B.RUNNING):
+            raise Conflict(_("A boot check of this image is already under way."), "boot_check")
+        if latest.status == B.PASSED:
+            raise Conflict(_("The image's boot check passed: there is nothing to run again."), "boot_check")
+        check = BootCheck.objects.create(
+            image=image,
+            scan=latest.scan,
+            attempt=latest.attempt + 1,
+            hostname=f"shelf-check-{secrets.token_hex(6)}",
+        )
+        audit_record(
+            actor=actor,
+            target=image,
+            action="boot_check.rerun",
+            from_status=latest.status,
+            to_status=B.PENDING,
+            data={"boot_check": str(check.pk), "previous": str(latest.pk), "attempt": check.attempt},
+        )
+        transaction.on_commit(lambda: _enqueue_boot_check(check.pk))
+    return check
+
+
 def _enqueue_boot_check(check_id) -> None:
     from shelf.compute.tasks import boot_check_image
 

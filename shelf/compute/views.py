@@ -1,12 +1,14 @@
 """Web pages for instances: "My instances" for buyers (operators see every instance and the acceleration)."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shelf.accounts.access import operator_required
+from shelf.accounts.access import operator_required, provider_required
 from shelf.compute import services
 from shelf.compute.backends import accel
 from shelf.compute.console import console_read
@@ -14,6 +16,7 @@ from shelf.compute.models import Instance
 from shelf.compute.selectors import instances_controlled_by, instances_for
 from shelf.errors import Conflict, RuleViolations
 from shelf.forms import message_error
+from shelf.images.selectors import images_owned_by
 
 ACTIONS = {
     "start": services.instance_start,
@@ -88,3 +91,17 @@ def operator_instances(request):
             "memory_mib": settings.SHELF_COMPUTE_MEMORY_MIB,
         },
     )
+
+
+@provider_required
+@require_POST
+def boot_check_rerun(request, image_id):
+    """The provider asks for a new boot check from his image page (operators do it from the review page)."""
+    image = get_object_or_404(images_owned_by(request.user), pk=image_id)
+    try:
+        services.boot_check_rerun(actor=request.user, image=image)
+    except Conflict as exc:
+        message_error(request, exc)
+    else:
+        messages.success(request, _("Boot check queued."))
+    return redirect("images:detail", image_id=image.pk)

@@ -18,7 +18,7 @@ def launch_for(*, order, image) -> None:
         memory_mib=order.instance_type.memory_mib,
         disk_gib=order.disk_gib,
         ssh_public_key=order.ssh_public_key,
-        ports=(),
+        ports=tuple(order.revision.ports or ()),  # the product's ports (22 is always forwarded)
         user_data="",
         idempotency_key=f"order:{order.pk}",
     )

@@ -62,6 +62,8 @@ class Revision(models.Model):
     agreement = models.ForeignKey(
         "catalog.Agreement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # TCP ports the product's servers need reachable besides SSH (22): the compute back end forwards each one.
+    ports = models.JSONField(default=list, blank=True)
     billing_mode = models.CharField(max_length=10, choices=BillingMode.choices, blank=True)
     price_yearly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     price_monthly = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)

@@ -36,7 +36,7 @@ STEPS = [
     ("access", gettext_lazy("Access type"), ["access_type"]),
     ("category", gettext_lazy("Category"), ["category"]),
     ("basic", gettext_lazy("Basic info"), ["name", "tags", "software", "version", "agreement"]),
-    ("delivery", gettext_lazy("Delivery info"), ["deliveries"]),
+    ("delivery", gettext_lazy("Delivery info"), ["deliveries", "ports"]),
     ("security", gettext_lazy("Host security report"), ["security"]),
     ("billing", gettext_lazy("Billing"), ["billing_mode", "price_yearly", "price_monthly", "price_hourly", "currency"]),
     ("content", gettext_lazy("Graphics and text"), ["pictures", "summary", "document", "details"]),
@@ -138,6 +138,43 @@ def version_violations(version: str) -> list[Violation]:
             )
         ]
     return []
+
+
+PORTS_MAX = 10  # besides SSH (22), which every server has forwarded
+
+
+def ports_violations(ports) -> list[Violation]:
+    """The TCP ports the product needs open (a web shop: 80, 443): whole numbers 1-65535, at most PORTS_MAX,
+    none twice. Port 22 is implied: listing it is allowed and changes nothing."""
+    if ports in (None, ""):
+        return []
+    if not isinstance(ports, list | tuple):
+        return [Violation("ports", "type", _("Send a list of TCP port numbers, like [80, 443]."))]
+    violations, seen = [], set()
+    for index, port in enumerate(ports):
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            violations.append(
+                Violation(
+                    f"ports[{index}]",
+                    "invalid",
+                    _("“%(value)s” is not a TCP port: use a whole number from 1 to 65535.") % {"value": port},
+                )
+            )
+        elif port in seen:
+            violations.append(
+                Violation(f"ports[{index}]", "duplicate", _("Port %(port)d is listed twice.") % {"port": port})
+            )
+        seen.add(port)
+    if len({p for p in seen if p != 22}) > PORTS_MAX:
+        violations.append(
+            Violation("ports", "too_many", _("At most %(max)d ports besides SSH (22).") % {"max": PORTS_MAX})
+        )
+    return violations
+
+
+def ports_normalized(ports) -> list[int]:
+    """Valid ports as stored: sorted, without 22 (always forwarded)."""
+    return sorted({int(p) for p in ports or ()} - {22})
 
 
 def parse_price(value) -> tuple[Decimal | None, Violation | None]:
@@ -309,6 +346,7 @@ def revision_violations(revision) -> list[Violation]:
     if revision.agreement_id is None:
         violations.append(Violation("agreement", "required", _("Pick a service agreement or write a new one.")))
     violations += delivery_violations(revision)
+    violations += ports_violations(revision.ports)
     violations += security_violations(revision)
     violations += billing_violations(revision)
     pictures = revision.pictures.count()

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from django.urls import reverse
@@ -56,6 +56,12 @@ class ProductFieldsIn(InputSchema):
         "tags": _list_rules(rules.TAG_MAX_LENGTH),
         "software": _list_rules(rules.SOFTWARE_MAX_LENGTH),
         "currency": {"x-submit": {"enum": list(rules.CURRENCIES)}},
+        "ports": {
+            "maxItems": rules.PORTS_MAX + 1,
+            "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "description": f"TCP ports the product's servers need reachable besides SSH (22, always forwarded): "
+            f"at most {rules.PORTS_MAX}, none twice. Each is forwarded to a port shown on the buyer's instance.",
+        },
     }
 
     access_type: str | None = None
@@ -67,6 +73,8 @@ class ProductFieldsIn(InputSchema):
     agreement: int | None = None
     new_agreement: AgreementDraftIn | None = None
     deliveries: dict[str, str | None] | None = None
+    # Anything a client sends reaches the rule, which names the entry that is no port (true is not port 1).
+    ports: list[Any] | None = None
     billing_mode: str | None = None
     # Decimal strings like "12.50"; numbers are accepted only to say clearly why floats are refused.
     price_yearly: str | int | float | None = None
@@ -141,6 +149,7 @@ class ProductOut(Schema):
     version: str
     agreement: int | None
     deliveries: dict[str, UUID]
+    ports: list[int]
     billing_mode: str
     price_yearly: str | None
     price_monthly: str | None

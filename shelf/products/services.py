@@ -182,6 +182,12 @@ def _storable(revision: Revision, changes: dict) -> tuple[dict, list[Violation]]
                 )
             else:
                 values[field] = [i.strip() for i in items]
+    if "ports" in changes:
+        # Enforced at save, not only at submit: a port list is short and either right or wrong.
+        if port_problems := rules.ports_violations(changes["ports"]):
+            violations += port_problems
+        else:
+            values["ports"] = rules.ports_normalized(changes["ports"])
     if "access_type" in changes:
         if changes["access_type"] not in Revision.AccessType.values:
             violations.append(Violation("access_type", "invalid", _("Choose the access type “image”.")))
@@ -545,6 +551,7 @@ CONTENT_FIELDS = (
     "software",
     "version",
     "agreement",
+    "ports",
     "billing_mode",
     "price_yearly",
     "price_monthly",

@@ -1,5 +1,7 @@
 """The product wizard in the provider console. Views parse the form, call one service and render."""
 
+import re
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -88,6 +90,11 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").replace("\r", "").split("\n") if line.strip()]
 
 
+def _ports(value: str) -> list:
+    """ "80, 443" → [80, 443]; an entry that is no number stays text, so the rule names it."""
+    return [int(t) if t.isascii() and t.isdigit() else t for t in re.split(r"[\s,;]+", value or "") if t]
+
+
 def _changes_from_post(step: str, post) -> dict:
     """The form fields of one wizard step as service changes (the same names the API uses).
 
@@ -116,7 +123,10 @@ def _changes_from_post(step: str, post) -> dict:
             changes["agreement"] = agreement.cleaned_data["agreement"]
         return changes
     if step == "delivery":
-        return {"deliveries": {r.code: post.get(f"delivery-{r.code}") or None for r in regions_active()}}
+        return {
+            "deliveries": {r.code: post.get(f"delivery-{r.code}") or None for r in regions_active()},
+            "ports": _ports(post.get("ports", "")),
+        }
     if step == "billing":
         return {
             f: post.get(f, "") for f in ("billing_mode", "price_yearly", "price_monthly", "price_hourly", "currency")

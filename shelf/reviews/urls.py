@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:revision_id>/reassign/", views.reassign, name="reassign"),
     path("<int:revision_id>/approve/", views.approve, name="approve"),
     path("<int:revision_id>/reject/", views.reject, name="reject"),
+    path("<int:revision_id>/images/<uuid:image_id>/boot-check/rerun/", views.boot_check_rerun, name="boot_check_rerun"),
 ]

@@ -10,6 +10,7 @@ from shelf.accounts.selectors import operators, organizations_all
 from shelf.audit.selectors import audit_events_for
 from shelf.catalog.selectors import categories_top_level
 from shelf.compute.selectors import latest_boot_check
+from shelf.compute.services import boot_check_rerun as compute_boot_check_rerun
 from shelf.forms import ServiceError, message_error
 from shelf.prereview.checks import prereview
 from shelf.products import rules
@@ -200,3 +201,18 @@ def delist(request, revision_id: int):
     else:
         messages.success(request, _("Delisted; the provider is notified."))
     return redirect("reviews:listed")
+
+
+@operator_required
+@require_POST
+def boot_check_rerun(request, revision_id: int, image_id):
+    """Boot one of the revision's delivered images again after its boot check failed."""
+    revision = get_object_or_404(revisions_for_review(user=request.user), pk=revision_id)
+    delivery = get_object_or_404(revision.deliveries.select_related("image"), image_id=image_id)
+    try:
+        compute_boot_check_rerun(actor=request.user, image=delivery.image)
+    except ServiceError as exc:
+        message_error(request, exc)
+    else:
+        messages.success(request, _("Boot check queued."))
+    return redirect("reviews:review", revision_id=revision.pk)
