@@ -10,6 +10,7 @@ NAVIGATION = {
         (_("Overview"), "console:provider_home"),
         (_("Products"), "products:list"),
         (_("Images"), "images:list"),
+        (_("Build servers"), "compute:build_servers"),
         (_("Agreements"), "console:provider_agreements"),
         (_("Webhooks"), "webhooks:list"),
         (_("Sales"), "orders:provider_list"),
@@ -29,6 +30,7 @@ NAVIGATION = {
         (_("Orders"), "orders:operator_orders"),
         (_("Top-ups"), "orders:operator_topup"),
         (_("Instances"), "compute:operator"),
+        (_("Base images"), "base_images:operator"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
