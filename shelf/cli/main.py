@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shelf.cli import catalog, images, instances, orders, products, scans
+from shelf.cli import build_servers, catalog, images, instances, orders, products, scans
 from shelf.cli import config as cli_config
 from shelf.cli.output import api_session, out
 
@@ -20,6 +20,8 @@ app.add_typer(orders.app, name="order")
 app.command("balance")(orders.balance)
 app.command("topup")(orders.topup)
 app.add_typer(instances.app, name="instance")
+app.add_typer(build_servers.base_images, name="base-image")
+app.add_typer(build_servers.build_servers, name="build-server")
 
 
 @app.command()

@@ -520,7 +520,20 @@ def build_server_launch(
         base = Image.objects.select_for_update().select_related("region").get(pk=base_image.pk)
         if not base.is_base or base.status != Image.Status.AVAILABLE:
             raise Conflict(_("This image is no longer published as a base image."), code="not_base_image")
-        raise_if(build_server_violations(vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib, image=base))
+        # Every rule at once, the build server's caps and an instance's own.
+        raise_if(
+            build_server_violations(vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib, image=base)
+            + create_violations(
+                hostname=hostname,
+                vcpus=vcpus,
+                memory_mib=memory_mib,
+                disk_gib=disk_gib,
+                ssh_public_key=ssh_public_key,
+                ports=(),
+                name=name,
+                image=base,
+            )
+        )
         limit = settings.SHELF_BUILD_SERVERS_PER_ORGANIZATION
         live = Instance.objects.filter(organization=organization).exclude(state__in=BUILD_SERVER_DONE).count()
         if live >= limit:
