@@ -11,7 +11,7 @@ from shelf.compute.models import BootCheck, Instance
 def instances_for(user: User) -> QuerySet[Instance]:
     if not user.is_authenticated:
         return Instance.objects.none()
-    qs = Instance.objects.select_related("region", "image", "owner")
+    qs = Instance.objects.select_related("region", "image", "owner", "organization")
     if user.is_operator:
         return qs
     if user.is_provider:

@@ -187,6 +187,7 @@ def build_server_detail(request, instance_id):
             "allowed": allowed,
             "captures": images_for(request.user).filter(captured_from=str(server.pk)),
             "capture_form": CaptureForm(initial={"name": f"{server.name} image"}),
+            "build_server_page": True,
         },
     )
 
