@@ -30,7 +30,6 @@ NAVIGATION = {
         (_("Orders"), "orders:operator_orders"),
         (_("Top-ups"), "orders:operator_topup"),
         (_("Instances"), "compute:operator"),
-        (_("Base images"), "base_images:operator"),
     ],
     "buyer": [
         (_("Overview"), "console:buyer_home"),
