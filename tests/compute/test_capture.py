@@ -258,3 +258,34 @@ def test_web_pages(web, alice, bob, olivia, base, bob_server):
     assert answer.status_code == 302 and answer["Location"] == f"/provider/images/{image.pk}/"
     assert client.get(f"/provider/images/{image.pk}/").status_code == 200
     assert "Web image" in client.get(f"/provider/build-servers/{server.pk}/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_launches_cannot_pass_the_cap_together(settings, staff, olivia, alice):
+    """The organisation's row lock: of three launches at once with a cap of one, exactly one is created."""
+    import threading
+
+    from django.db import connection
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+    settings.SHELF_BUILD_SERVERS_PER_ORGANIZATION = 1
+    base = published(staff, olivia)
+    start, outcomes = threading.Barrier(3), []
+
+    def run():
+        try:
+            start.wait()
+            launch(alice, base)
+            outcomes.append("created")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["build_server_limit", "build_server_limit", "created"]
+    assert Instance.objects.filter(organization=alice.organizations.first()).count() == 1
