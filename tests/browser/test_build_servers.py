@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 from shelf.compute.models import Instance
 from shelf.compute.services import instance_terminate
 from shelf.images.models import Image
-from tests.browser.conftest import browser, page  # noqa: F401 - fixtures
-from tests.compute.conftest import KEY, available_image
+from tests.compute.conftest import KEY, available_image, boot_image, vm  # noqa: F401 - fixtures
 from tests.compute.test_capture import staff  # noqa: F401 - the fixture
 from tests.conftest import PASSWORD
 
@@ -49,7 +48,7 @@ def test_publish_launch_stop_capture(live_server, browser, vm, boot_image, staff
     assert Image.objects.get(pk=base.pk).is_base
 
     provider = browser.new_context(locale="en-US").new_page()
-    provider.set_default_timeout(30_000)
+    provider.set_default_timeout(120_000)  # each POST below waits for its job on a loaded host
     login(provider, live_server.url, "alice")
     provider.goto(f"{live_server.url}/provider/build-servers/")
     provider.click("a:has-text('Launch build server')")
@@ -57,14 +56,14 @@ def test_publish_launch_stop_capture(live_server, browser, vm, boot_image, staff
     provider.fill("#id_ssh_public_key", KEY)
     provider.fill("#id_memory_mib", "128")
     provider.click("button:has-text('Launch')")  # the launch job runs as the request commits: the guest boots
-    expect(provider.locator("[data-field=state]")).to_have_text("running", timeout=90_000)
+    expect(provider.locator("[data-field=state]")).to_have_text("running", timeout=180_000)
     server = Instance.objects.get(name="web build")
     try:
         asked = []
         provider.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
         provider.click("button:has-text('Stop')")
         assert asked and asked[0].startswith("Stop this instance?")
-        expect(provider.locator("[data-field=state]")).to_have_text("stopped", timeout=60_000)
+        expect(provider.locator("[data-field=state]")).to_have_text("stopped", timeout=120_000)
         provider.screenshot(path=str(tmp_path / "build-server-stopped.png"), full_page=True)
         provider.fill("#capture #id_name", "Web stack")
         provider.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
@@ -79,4 +78,6 @@ def test_publish_launch_stop_capture(live_server, browser, vm, boot_image, staff
         expect(provider.locator("#capture")).to_contain_text("Web stack")
     finally:
         instance_terminate(actor=alice, instance=Instance.objects.get(pk=server.pk))
+        operator.context.close()
+        provider.context.close()
     print(f"\nscreenshots in {tmp_path}")
