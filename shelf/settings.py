@@ -217,6 +217,8 @@ SHELF_IMAGE_QUOTA_BYTES = int(os.environ.get("SHELF_IMAGE_QUOTA_BYTES", str(1024
 SHELF_IMAGE_MAX_VIRTUAL_SIZE = int(os.environ.get("SHELF_IMAGE_MAX_VIRTUAL_SIZE", str(2 * 1024**4)))  # 2 TiB
 SHELF_UPLOAD_CHUNK_MAX = int(os.environ.get("SHELF_UPLOAD_CHUNK_MAX", str(64 * 1024**2)))  # one PUT, 64 MiB
 SHELF_UPLOAD_EXPIRY_HOURS = int(os.environ.get("SHELF_UPLOAD_EXPIRY_HOURS", "168"))
+# Base images (docs/adr/0007): the slug of the marketplace's own organisation, whose images operators may publish.
+SHELF_BASE_IMAGE_ORGANIZATION = os.environ.get("SHELF_BASE_IMAGE_ORGANIZATION", "shelf")
 
 # Compute: the back end instances run on (shelf.compute.backends), the host's memory budget for the local one
 # (default half of RAM), how long a guest may take to print its first console line and to power off gracefully.
@@ -228,6 +230,11 @@ SHELF_COMPUTE_BOOT_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_BOOT_TIMEOUT", "3
 SHELF_COMPUTE_STOP_TIMEOUT = int(os.environ.get("SHELF_COMPUTE_STOP_TIMEOUT", "30"))
 SHELF_COMPUTE_ACCEL = os.environ.get("SHELF_COMPUTE_ACCEL", "auto")  # auto (canary boot), kvm or tcg
 SHELF_COMPUTE_LIBVIRT_URI = os.environ.get("SHELF_COMPUTE_LIBVIRT_URI", "qemu:///system")  # the libvirt back end
+# Build servers (docs/compute.md): live ones per organisation, and the largest size a provider may choose.
+SHELF_BUILD_SERVERS_PER_ORGANIZATION = int(os.environ.get("SHELF_BUILD_SERVERS_PER_ORGANIZATION", "2"))
+SHELF_BUILD_SERVER_MAX_MEMORY_MIB = int(os.environ.get("SHELF_BUILD_SERVER_MAX_MEMORY_MIB", "2048"))
+SHELF_BUILD_SERVER_MAX_VCPUS = int(os.environ.get("SHELF_BUILD_SERVER_MAX_VCPUS", "2"))
+SHELF_BUILD_SERVER_MAX_DISK_GIB = int(os.environ.get("SHELF_BUILD_SERVER_MAX_DISK_GIB", "40"))
 # Boot each image once (throwaway seed) after its scan passes, before it may be listed; seconds to wait for it.
 SHELF_BOOT_CHECK = os.environ.get("SHELF_BOOT_CHECK", "1") == "1"
 SHELF_BOOT_CHECK_TIMEOUT = int(os.environ.get("SHELF_BOOT_CHECK_TIMEOUT", "180"))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("provider/products/", include("shelf.products.urls")),
     path("provider/webhooks/", include("shelf.webhooks.urls")),
     path("operator/prereview-words/", include("shelf.prereview.urls")),
+    path("operator/base-images/", include("shelf.images.urls")),
     path("notifications/", include("shelf.notifications.urls")),
     path("buyer/billing/", include("shelf.billing.buyer_urls")),
     path("", include("shelf.orders.urls")),

@@ -1,4 +1,4 @@
-"""`shelf image ...`: import (resumable, with progress), list, show, copy, delete."""
+"""`shelf image ...`: import (resumable, with progress), capture a build server, list, show, copy, delete."""
 
 import hashlib
 import json
@@ -343,3 +343,26 @@ def delete(image_id: str):
     with api_session() as api:
         api.request("DELETE", f"/images/{image_id}")
     out.print(f"Deleted {image_id}.")
+
+
+@app.command("capture")
+def capture(
+    build_server: str = typer.Argument(..., help="A stopped build server's id, see `shelf build-server list`."),
+    name: str = typer.Option(..., "--name", "-n", help="The new image's name."),
+    description: str = typer.Option("", help="Free text for your team."),
+    os_hint: str = typer.Option("", "--os", help="Operating system (default: the base image's)."),
+    wait: bool = typer.Option(True, help="Wait until the server has copied and validated the image."),
+):
+    """Make a custom image of a stopped build server, in its region; validated and scanned like an upload."""
+    with api_session() as api:
+        image = api.post(
+            f"/build-servers/{build_server}/capture",
+            json={"name": name, "description": description, "os_hint": os_hint},
+        )
+        out.print(f"Capturing build server {build_server} as image [bold]{image['id']}[/].")
+        if wait:
+            image = _wait(api, image["id"])
+            _print_image(image)
+            if image["status"] == "failed":
+                raise typer.Exit(1)
+    out.print(image["id"])

@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shelf.cli import billing, catalog, images, instances, orders, products, revenue, scans
+from shelf.cli import billing, build_servers, catalog, images, instances, orders, products, revenue, scans
 from shelf.cli import config as cli_config
 from shelf.cli.output import api_session, out
 
@@ -25,6 +25,8 @@ app.command("renew")(billing.renew)
 app.command("autorenew")(billing.autorenew)
 app.command("sales")(revenue.sales)
 app.command("statement")(revenue.statement)
+app.add_typer(build_servers.base_images, name="base-image")
+app.add_typer(build_servers.build_servers, name="build-server")
 
 
 @app.command()

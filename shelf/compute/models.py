@@ -7,7 +7,8 @@ from django.utils.translation import pgettext_lazy
 
 
 class Instance(models.Model):
-    """A buyer's cloud server (实例): one image booted on one back end with the size the order chose.
+    """A cloud server (实例): one image booted on one back end. A buyer's comes from an order (size and image the
+    order chose); a provider's build server (`organization` set) from a base image, to make a custom image from.
 
     The state changes only in shelf.compute.services; the back end's own handle is `backend_ref`.
     """
@@ -24,6 +25,7 @@ class Instance(models.Model):
         TERMINATED = "terminated", pgettext_lazy("instance state", "terminated")
         FAILED = "failed", pgettext_lazy("instance state", "failed")
         LOST = "lost", pgettext_lazy("instance state", "lost")
+        CAPTURING = "capturing", pgettext_lazy("instance state", "capturing")
 
     class Hold(models.TextChoices):
         """Why billing isolated the instance: it stays stopped and cannot be started until the hold is cleared."""
@@ -34,6 +36,15 @@ class Instance(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="instances")
+    # A build server's provider organisation (its members see and control it); empty for a buyer's instance.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="build_servers",
+        verbose_name=_("organisation"),
+    )
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="instances")
     image = models.ForeignKey("images.Image", on_delete=models.PROTECT, related_name="instances")
     name = models.CharField(_("name"), max_length=100)
@@ -65,12 +76,20 @@ class Instance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "idempotency_key"], name="compute_instance_owner_idempotency")
         ]
-        indexes = [models.Index(fields=["owner", "state"]), models.Index(fields=["state"])]
+        indexes = [
+            models.Index(fields=["owner", "state"]),
+            models.Index(fields=["state"]),
+            models.Index(fields=["organization", "state"], name="compute_instance_org_state"),
+        ]
         verbose_name = _("instance")
         verbose_name_plural = _("instances")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hostname})"
+
+    @property
+    def is_build_server(self) -> bool:
+        return self.organization_id is not None
 
     @property
     def ssh_port(self) -> int | None:

@@ -1,8 +1,11 @@
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID
 
 from ninja import Schema
 from pydantic import Field
+
+from shelf.text import InputSchema
 
 
 class InstanceOut(Schema):
@@ -64,3 +67,56 @@ class BootCheckOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class BuildServerIn(InputSchema):
+    """A build server: a base image booted with your SSH key, to set up and capture as a custom image."""
+
+    required_fields: ClassVar = ("base_image", "name", "ssh_public_key")
+    field_rules: ClassVar = {
+        "base_image": {"description": "A published base image's id (GET /base-images); its region is the server's."},
+        "ssh_public_key": {"description": "One OpenSSH public key line."},
+        "hostname": {"description": "Default: made from the name."},
+        "disk_gib": {"description": "System disk in GiB; default: the base image's virtual size."},
+        "organization": {"description": "Organisation slug, if you belong to several."},
+    }
+
+    base_image: UUID | None = None
+    name: str | None = None
+    ssh_public_key: str | None = None
+    hostname: str | None = None
+    vcpus: int = 1
+    memory_mib: int = 512
+    disk_gib: int | None = None
+    organization: str | None = None
+
+
+class BuildServerOut(InstanceOut):
+    organization: str
+    base_image: UUID
+    captures: list[UUID]
+
+    @staticmethod
+    def resolve_organization(instance) -> str:
+        return instance.organization.slug
+
+    @staticmethod
+    def resolve_base_image(instance) -> UUID:
+        return instance.image_id
+
+    @staticmethod
+    def resolve_captures(instance) -> list[UUID]:
+        """Images captured from this build server, newest first."""
+        from shelf.images.models import Image
+
+        return list(Image.objects.filter(captured_from=str(instance.pk)).values_list("id", flat=True))
+
+
+class CaptureIn(InputSchema):
+    """The custom image to make of a stopped build server (it lands in the server's region, as yours)."""
+
+    required_fields: ClassVar = ("name",)
+
+    name: str | None = None
+    description: str | None = None
+    os_hint: str | None = None

@@ -2,6 +2,7 @@
 
 States (Tencent CVM's and Nova's, in Shelf's words):
     pending → launching → running;  running → stopping → stopped → starting → running;
+    stopped → capturing → stopped (a build server's disk made into an image);
     running → rebooting → running;  any live state → terminating → terminated;
     launching/starting → failed (with the reason);  a live state → lost (the back end no longer runs it).
 A state is assigned only in `_transition`, under the row lock the caller's service took; follow-up work on the back
@@ -34,7 +35,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.RUNNING: (S.LAUNCHING, S.STARTING, S.REBOOTING),
     S.STOPPING: (S.RUNNING, S.REBOOTING),
     # running → stopped: the guest powered itself off; starting/rebooting → stopped: it did not (re)boot
-    S.STOPPED: (S.STOPPING, S.STARTING, S.REBOOTING, S.RUNNING),
+    S.STOPPED: (S.STOPPING, S.STARTING, S.REBOOTING, S.RUNNING, S.CAPTURING),
     S.STARTING: (S.STOPPED, S.LOST),
     S.REBOOTING: (S.RUNNING,),
     S.TERMINATING: (
@@ -50,10 +51,12 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     ),
     S.TERMINATED: (S.TERMINATING,),
     S.FAILED: (S.PENDING, S.LAUNCHING),
+    # A stopped build server's disk being made into an image: no start or terminate until it is done.
+    S.CAPTURING: (S.STOPPED,),
     S.LOST: (S.LAUNCHING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.REBOOTING),
 }
 # States in which the instance holds back-end resources a terminate must free.
-LIVE_STATES = (S.LAUNCHING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.REBOOTING, S.LOST)
+LIVE_STATES = (S.LAUNCHING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.REBOOTING, S.LOST, S.CAPTURING)
 HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 SSH_KEY_RE = re.compile(
     r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( .*)?$"
@@ -90,7 +93,7 @@ def _transition(instance: Instance, *, actor, to: str, action: str, reason: str 
         actor=actor,
         target=instance,
         action=action,
-        organization=None,  # a buyer's server: not in the image provider's audit trail
+        organization=instance.organization,  # a buyer's server (none): not in the image provider's audit trail
         from_status=previous,
         to_status=to,
         reason=reason,
@@ -165,8 +168,10 @@ def instance_create(
     ports: list[int] | tuple[int, ...] = (),
     user_data: str = "",
     idempotency_key: str,
+    organization=None,
 ) -> Instance:
-    """A pending instance, launched by a job after the caller's transaction commits.
+    """A pending instance, launched by a job after the caller's transaction commits; with `organization`, that
+    provider organisation's build server (see build_server_launch).
 
     The same (owner, idempotency_key) answers the instance created first, whatever the other arguments, so a
     retried order never launches twice (Tencent's ClientToken).
@@ -198,6 +203,7 @@ def instance_create(
         with transaction.atomic():  # a savepoint: a concurrent twin loses only this insert
             instance = Instance.objects.create(
                 owner=owner,
+                organization=organization,
                 image=image,
                 region=region,
                 name=name.strip(),
@@ -217,7 +223,7 @@ def instance_create(
         actor=owner,
         target=instance,
         action="instance.create",
-        organization=None,
+        organization=organization,  # a buyer's server is in no provider's audit trail; a build server in its own
         to_status=instance.state,
         data={"image": str(image.pk), "region": region.code, "vcpus": vcpus, "memory_mib": memory_mib},
     )
@@ -519,3 +525,177 @@ def boot_check_finish(
             },
         )
     return check
+
+
+# --- build servers: a provider makes a custom image the seed's way (制作镜像) -------------------------------------
+
+# A build server that is not yet terminated or failed counts against its organisation's cap.
+BUILD_SERVER_DONE = (S.TERMINATED, S.FAILED)
+
+
+def build_server_violations(*, vcpus: int, memory_mib: int, disk_gib: int, image: Image) -> list[Violation]:
+    """The sizes a provider may give a build server: within SHELF_BUILD_SERVER_MAX_* (instance rules apply too)."""
+    from django.conf import settings
+
+    violations = []
+    if vcpus > settings.SHELF_BUILD_SERVER_MAX_VCPUS:
+        violations.append(
+            Violation(
+                "vcpus",
+                "too_large",
+                _("A build server has at most %(n)s vCPUs.") % {"n": settings.SHELF_BUILD_SERVER_MAX_VCPUS},
+            )
+        )
+    if memory_mib > settings.SHELF_BUILD_SERVER_MAX_MEMORY_MIB:
+        violations.append(
+            Violation(
+                "memory_mib",
+                "too_large",
+                _("A build server has at most %(n)s MiB of memory.")
+                % {"n": settings.SHELF_BUILD_SERVER_MAX_MEMORY_MIB},
+            )
+        )
+    if disk_gib > settings.SHELF_BUILD_SERVER_MAX_DISK_GIB:
+        violations.append(
+            Violation(
+                "disk_gib",
+                "too_large",
+                _("A build server's system disk is at most %(n)s GiB.")
+                % {"n": settings.SHELF_BUILD_SERVER_MAX_DISK_GIB},
+            )
+        )
+    return violations
+
+
+def image_disk_gib(image: Image) -> int:
+    """The image's virtual size in whole GiB, rounded up: the smallest system disk that holds it."""
+    return max(1, -(-int(image.virtual_size or 0) // 1024**3))
+
+
+def build_server_launch(
+    *,
+    actor: User,
+    organization,
+    base_image: Image,
+    name: str,
+    ssh_public_key: str,
+    hostname: str = "",
+    vcpus: int = 1,
+    memory_mib: int = 512,
+    disk_gib: int | None = None,
+    idempotency_key: str,
+) -> Instance:
+    """A provider's build server: a published base image booted in its region with his SSH key, no order and no
+    charge. At most SHELF_BUILD_SERVERS_PER_ORGANIZATION live at once per organisation; the host's memory budget
+    applies as to any instance (a launch that does not fit fails with the reason). The same idempotency key answers
+    the build server created first."""
+    from django.conf import settings
+
+    from shelf.accounts.models import Organization
+
+    disk_gib = image_disk_gib(base_image) if disk_gib is None else disk_gib
+    hostname = (hostname or "").strip() or _hostname_from(name)
+    with transaction.atomic():
+        # The organisation's row lock: two launches at once cannot both take the last place under the cap.
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        existing = Instance.objects.filter(owner=actor, idempotency_key=(idempotency_key or "").strip()).first()
+        if existing is not None:
+            return existing
+        base = Image.objects.select_for_update().select_related("region").get(pk=base_image.pk)
+        if not base.is_base or base.status != Image.Status.AVAILABLE:
+            raise Conflict(_("This image is no longer published as a base image."), code="not_base_image")
+        # Every rule at once, the build server's caps and an instance's own.
+        raise_if(
+            build_server_violations(vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib, image=base)
+            + create_violations(
+                hostname=hostname,
+                vcpus=vcpus,
+                memory_mib=memory_mib,
+                disk_gib=disk_gib,
+                ssh_public_key=ssh_public_key,
+                ports=(),
+                name=name,
+                image=base,
+            )
+        )
+        limit = settings.SHELF_BUILD_SERVERS_PER_ORGANIZATION
+        live = Instance.objects.filter(organization=organization).exclude(state__in=BUILD_SERVER_DONE).count()
+        if live >= limit:
+            raise Conflict(
+                _(
+                    "Your organisation has %(live)s build servers; at most %(limit)s may exist at once. "
+                    "Terminate one you no longer need first."
+                )
+                % {"live": live, "limit": limit},
+                code="build_server_limit",
+            )
+        return instance_create(
+            owner=actor,
+            organization=organization,
+            image=base,
+            region=base.region,
+            name=name,
+            hostname=hostname,
+            vcpus=vcpus,
+            memory_mib=memory_mib,
+            disk_gib=disk_gib,
+            ssh_public_key=ssh_public_key,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _hostname_from(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", (name or "").lower()).strip("-")[:63].strip("-")
+    return cleaned or "build-server"
+
+
+def build_server_capture(*, actor: User, instance: Instance, name: str, description: str = "", os_hint: str = ""):
+    """A stopped build server → capturing, and a new importing image of its organisation in its region that the
+    capture job fills with a standalone copy of the server's disk (its own disk is only read), then validates and
+    scans exactly like an upload. 409 unless it is a stopped build server."""
+    from shelf.images.services import image_capture_start
+
+    with transaction.atomic():
+        instance = _locked(instance)
+        if not instance.is_build_server:
+            raise Conflict(
+                _("Only a build server can be made into an image; a buyer's instance is its buyer's."),
+                code="not_build_server",
+            )
+        if instance.state != S.STOPPED:
+            raise Conflict(
+                _("Stop the build server first: its disk is captured only while it is stopped (it is %(state)s).")
+                % {"state": Instance.State(instance.state).label},
+                code="not_stopped",
+            )
+        image = image_capture_start(
+            actor=actor,
+            organization=instance.organization,
+            region=instance.region,
+            name=name,
+            captured_from=str(instance.pk),
+            estimated_size=instance.image.stored_size,
+            description=description,
+            os_hint=os_hint or instance.image.os_hint,
+            data={"base_image": str(instance.image_id)},
+        )
+        _transition(instance, actor=actor, to=S.CAPTURING, action="instance.capture", data={"image": str(image.pk)})
+        _enqueue("capture_instance", instance)
+    return image
+
+
+@transaction.atomic
+def build_server_captured(*, instance: Instance, image: Image | None, reason: str = "") -> Instance | None:
+    """capturing → stopped once the capture job is done (with `reason` if it failed); None if it moved on."""
+    instance = _locked(instance)
+    if instance.state != S.CAPTURING:
+        return None
+    _transition(
+        instance,
+        actor=None,
+        to=S.STOPPED,
+        action="instance.captured",
+        reason=reason,
+        data={"image": str(image.pk) if image else "", "image_status": image.status if image else "gone"},
+    )
+    return instance

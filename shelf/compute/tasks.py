@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,6 +23,7 @@ from shelf.compute.models import BootCheck, Instance
 from shelf.compute.services import (
     boot_check_begin,
     boot_check_finish,
+    build_server_captured,
     instance_booted,
     instance_fail,
     instance_launch_begin,
@@ -30,6 +32,8 @@ from shelf.compute.services import (
     instance_stopped,
     instance_terminated,
 )
+from shelf.images.models import Image
+from shelf.images.services import image_capture_finish, image_validation_failed
 from shelf.storage import get_storage
 
 S = Instance.State
@@ -216,6 +220,42 @@ def run_terminate(instance: Instance) -> Instance:
     return instance_terminated(instance=instance) or _reload(instance.pk)
 
 
+def run_capture(instance: Instance) -> Instance:
+    """Flatten the stopped build server's disk into its capture's image, store it and hand it to validation (and
+    so to the scan), then the server is stopped again; a failure fails the image with the reason, never the server.
+    The importing image is found by its `captured_from`, so a requeued job (reconcile) finds the same one."""
+    if instance.state != S.CAPTURING:
+        return instance
+    image = Image.objects.filter(captured_from=str(instance.pk), status=Image.Status.IMPORTING).first()
+    reason = ""
+    if image is not None:
+        captures = Path(settings.DATA_DIR) / "compute" / "captures"
+        captures.mkdir(parents=True, exist_ok=True)
+        destination = captures / f"{image.pk}.qcow2"
+        started = time.monotonic()
+        try:
+            get_backend().export_disk(_ref(instance), destination)
+            flattened = time.monotonic() - started
+            image = image_capture_finish(image=image, path=destination)
+            log.info(
+                "build server %s captured as image %s: disk flattened in %.2f s, stored (and, where jobs run at "
+                "once, validated and scanned) after %.2f s",
+                instance.pk,
+                image.pk,
+                flattened,
+                time.monotonic() - started,
+            )
+        except (BackendError, OSError) as exc:
+            log.exception("capture of build server %s failed", instance.pk)
+            reason = _("The disk could not be captured: %(e)s") % {"e": exc}
+            image = image_validation_failed(image=image, code="capture_failed", reason=reason)
+        finally:
+            destination.unlink(missing_ok=True)
+    else:
+        reason = _("The image being captured was deleted before its disk was copied.")
+    return build_server_captured(instance=instance, image=image, reason=reason) or _reload(instance.pk)
+
+
 def reconcile() -> dict[str, list[str]]:
     """Put the rows right after a restart or a dead worker, from what the back end actually runs.
 
@@ -323,6 +363,12 @@ def reboot_instance(instance_id: str) -> str:
 def terminate_instance(instance_id: str) -> str:
     instance = _reload(instance_id)
     return run_terminate(instance).state if instance else "gone"
+
+
+@task(queue_name="default")
+def capture_instance(instance_id: str) -> str:
+    instance = _reload(instance_id)
+    return run_capture(instance).state if instance else "gone"
 
 
 @task(queue_name="default", priority=-10)  # behind launches and stops waiting in the queue: they are the buyer's
@@ -451,4 +497,5 @@ JOBS = {
     S.STOPPING: stop_instance,
     S.REBOOTING: reboot_instance,
     S.TERMINATING: terminate_instance,
+    S.CAPTURING: capture_instance,
 }

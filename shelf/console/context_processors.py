@@ -10,6 +10,7 @@ NAVIGATION = {
         (_("Overview"), "console:provider_home"),
         (_("Products"), "products:list"),
         (_("Images"), "images:list"),
+        (_("Build servers"), "compute:build_servers"),
         (_("Agreements"), "console:provider_agreements"),
         (_("Webhooks"), "webhooks:list"),
         (_("Orders"), "orders:provider_list"),

@@ -15,12 +15,15 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
+from shelf.accounts.access import require_operator
 from shelf.accounts.selectors import organization_for_write
 from shelf.errors import RuleViolations, TooLarge, Violation
 from shelf.images.models import Image
-from shelf.images.schemas import CompleteIn, CopyIn, ImageIn, ImageOut, UploadOut
-from shelf.images.selectors import images_for, images_owned_by
+from shelf.images.schemas import BaseImageOut, CompleteIn, CopyIn, ImageIn, ImageOut, UploadOut
+from shelf.images.selectors import base_image_candidates, base_images_for, images_for, images_owned_by
 from shelf.images.services import (
+    base_image_publish,
+    base_image_unpublish,
     image_copy_start,
     image_delete,
     image_import_cancel,
@@ -184,3 +187,35 @@ def upload_cancel(request, image_id):
 def image_copy(request, image_id, payload: CopyIn):
     copy = image_copy_start(actor=request.user, image=_owned(request, image_id), region_code=payload.region or "")
     return Status(202, copy)
+
+
+@router.get("/base-images", response=list[BaseImageOut])
+def base_image_list(request, region: str | None = None):
+    """Published base images (公共镜像) to launch build servers from; providers and operators."""
+    images = base_images_for(request.user)
+    if region:
+        images = images.filter(region__code=region)
+    return images
+
+
+@router.get("/base-images/candidates", response=list[BaseImageOut])
+def base_image_candidate_list(request):
+    """Operators: the marketplace organisation's available images, published or not (SHELF_BASE_IMAGE_ORGANIZATION)."""
+    require_operator(request.user)
+    return base_image_candidates(request.user)
+
+
+@router.post("/base-images/{uuid:image_id}/publish", response=BaseImageOut)
+def base_image_publish_endpoint(request, image_id):
+    """Operators: publish one of the marketplace organisation's images as a base image."""
+    require_operator(request.user)
+    image = get_object_or_404(images_for(request.user), pk=image_id)
+    return base_image_publish(actor=request.user, image=image)
+
+
+@router.post("/base-images/{uuid:image_id}/unpublish", response=BaseImageOut)
+def base_image_unpublish_endpoint(request, image_id):
+    """Operators: no new build servers from it; those running keep their disks."""
+    require_operator(request.user)
+    image = get_object_or_404(images_for(request.user), pk=image_id)
+    return base_image_unpublish(actor=request.user, image=image)

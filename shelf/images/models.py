@@ -37,6 +37,11 @@ class Image(models.Model):
     source_image = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies", verbose_name=_("copied from")
     )
+    # The build server (a compute instance, by id: compute sits above images) this image was captured from.
+    captured_from = models.CharField(_("captured from build server"), max_length=36, blank=True)
+    # A base image (公共镜像): published by an operator so every provider may launch build servers from it.
+    is_base = models.BooleanField(_("base image"), default=False)
+    base_published_at = models.DateTimeField(_("published as a base image"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -44,7 +49,10 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "region", "status"])]
+        indexes = [
+            models.Index(fields=["organization", "region", "status"]),
+            models.Index(fields=["is_base", "region"], name="images_image_base_region"),
+        ]
         verbose_name = _("custom image")
         verbose_name_plural = _("custom images")
 

@@ -95,3 +95,35 @@ class CopyIn(InputSchema):
     required_fields: ClassVar = ("region",)
 
     region: str | None = None
+
+
+class BaseImageOut(Schema):
+    """A published base image (公共镜像): providers launch build servers from it (POST /build-servers)."""
+
+    id: UUID
+    name: str
+    region: str
+    format: str
+    description: str
+    os_hint: str
+    virtual_size: int | None
+    stored_size: int
+    sha256: str
+    published: bool
+    published_at: datetime | None
+
+    @staticmethod
+    def resolve_region(image) -> str:
+        return image.region.code
+
+    @staticmethod
+    def resolve_format(image) -> str:
+        return image.disk_format
+
+    @staticmethod
+    def resolve_published(image) -> bool:
+        return image.is_base
+
+    @staticmethod
+    def resolve_published_at(image) -> datetime | None:
+        return image.base_published_at

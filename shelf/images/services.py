@@ -5,6 +5,7 @@ Statuses change only here: importing → validating → available, or → failed
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -479,6 +480,10 @@ def image_delete(*, actor: User, image: Image) -> None:
     key = image.storage_key  # taken first: Model.delete() sets the instance's pk to None
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
+        if image.is_base:
+            raise Conflict(
+                _("This image is published as a base image; an operator must unpublish it first."), code="base_image"
+            )
         audit_record(
             actor=actor,
             target=image,
@@ -504,3 +509,140 @@ def image_delete(*, actor: User, image: Image) -> None:
     with storage.staging_lock(key):
         storage.staging_delete(key)
         storage.delete(key)
+
+
+# --- base images (docs/adr/0007) ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def base_image_publish(*, actor: User, image: Image) -> Image:
+    """An operator publishes one of the marketplace organisation's available images as a base image (公共镜像):
+    every provider may then launch build servers from it. Publishing twice changes nothing."""
+    image = Image.objects.select_for_update().select_related("organization", "region").get(pk=image.pk)
+    if image.organization.slug != settings.SHELF_BASE_IMAGE_ORGANIZATION:
+        # A provider's own image never becomes public: its content is that provider's.
+        raise Conflict(
+            _("Only images of the marketplace's own organisation (%(slug)s) can be published as base images.")
+            % {"slug": settings.SHELF_BASE_IMAGE_ORGANIZATION},
+            code="not_marketplace_image",
+        )
+    if image.status != Image.Status.AVAILABLE:
+        raise Conflict(
+            _("Only an available image can be published; this one is %(status)s.")
+            % {"status": image.get_status_display()},
+            code="not_available",
+        )
+    if image.is_base:
+        return image
+    image.is_base, image.base_published_at = True, timezone.now()
+    image.save(update_fields=["is_base", "base_published_at", "updated_at"])
+    audit_record(actor=actor, target=image, action="image.base_publish", data={"region": image.region.code})
+    return image
+
+
+@transaction.atomic
+def base_image_unpublish(*, actor: User, image: Image) -> Image:
+    """No new build servers from it; build servers already running from it keep their disks."""
+    image = Image.objects.select_for_update().select_related("region").get(pk=image.pk)
+    if not image.is_base:
+        return image
+    image.is_base, image.base_published_at = False, None
+    image.save(update_fields=["is_base", "base_published_at", "updated_at"])
+    audit_record(actor=actor, target=image, action="image.base_unpublish", data={"region": image.region.code})
+    return image
+
+
+# --- images captured from build servers -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def image_capture_start(
+    *,
+    actor: User,
+    organization: Organization,
+    region: Region,
+    name: str,
+    captured_from: str,
+    estimated_size: int,
+    description: str = "",
+    os_hint: str = "",
+    data: dict | None = None,
+) -> Image:
+    """An importing qcow2 image whose bytes a build server's disk will give (compute's capture job); the estimate
+    is reserved against the quota now, the real size is checked when the bytes are stored."""
+    raise_if(
+        rules.import_violations(
+            name=name,
+            disk_format=Image.Format.QCOW2,
+            region_code=region.code,
+            region_exists=True,
+            size=None,
+            sha256="",
+            description=description,
+            os_hint=os_hint,
+        )
+    )
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization_storage_used(organization) + estimated_size > organization.image_quota:
+        raise _quota_error(organization, estimated_size)
+    image = Image.objects.create(
+        organization=organization,
+        region=region,
+        name=name.strip(),
+        description=(description or "").strip(),
+        os_hint=(os_hint or "").strip(),
+        disk_format=Image.Format.QCOW2,
+        captured_from=captured_from,
+        stored_size=estimated_size,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        target=image,
+        action="image.capture_start",
+        to_status=image.status,
+        data={"build_server": captured_from, "region": region.code, **(data or {})},
+    )
+    return image
+
+
+def image_capture_finish(*, image: Image, path: Path) -> Image:
+    """Store the flattened disk the capture wrote at `path` as the image's object, then queue the very validation
+    an upload gets (and after it, the scan): captured images are trusted no more than uploaded ones."""
+    image = Image.objects.filter(pk=image.pk).first() or image
+    if image.status != Image.Status.IMPORTING or not image.captured_from:
+        return image  # decided meanwhile, or a duplicate job
+    storage = get_storage()
+    hasher = ResumableSha256()
+
+    def chunks() -> Iterator[bytes]:
+        with open(path, "rb") as fh:
+            while data := fh.read(READ_SIZE):
+                hasher.update(data)
+                yield data
+
+    written = storage.write(image.storage_key, chunks())
+    digest = hasher.hexdigest()
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=image.organization_id)
+        current = Image.objects.select_for_update().filter(pk=image.pk).first()
+        if current is None or current.status != Image.Status.IMPORTING:
+            storage.delete(image.storage_key)  # deleted or failed while the bytes were stored
+            return current or image
+        if organization_storage_used(organization, exclude=current) + written <= organization.image_quota:
+            current.sha256, current.stored_size = digest, written
+            _set_status(
+                current,
+                actor=None,
+                to=Image.Status.VALIDATING,
+                action="image.capture_complete",
+                data={"sha256": digest, "bytes": written},
+            )
+            transaction.on_commit(lambda: _enqueue_validation(current.pk))
+            return current
+    return image_validation_failed(
+        image=current,
+        code="quota_exceeded",
+        reason=_("The captured disk (%(size)s) does not fit in the organisation's image storage quota.")
+        % {"size": human_bytes(written)},
+    )

@@ -59,8 +59,8 @@ def housekeeping() -> dict[str, list[str]]:
     now = timezone.now()
     requeued, expired = [], []
     stalled = Image.objects.filter(updated_at__lt=now - STALLED_AFTER).filter(
-        Q(status=Image.Status.VALIDATING) | Q(status=Image.Status.IMPORTING, upload__isnull=True)
-    )
+        Q(status=Image.Status.VALIDATING) | Q(status=Image.Status.IMPORTING, upload__isnull=True, captured_from="")
+    )  # an importing capture is compute's job to finish or fail (its reconciliation), never a copy's
     for image in stalled:
         # Claim it by moving updated_at: two sweeps never requeue the same image, and the next waits again.
         if not Image.objects.filter(pk=image.pk, updated_at=image.updated_at).update(updated_at=timezone.now()):

@@ -92,6 +92,11 @@ class ComputeBackend(Protocol):
         """Serial console output from absolute `offset` (at most `limit` bytes) and the offset to ask next.
         The log is bounded: an offset older than what is kept starts at the oldest byte kept."""
 
+    def export_disk(self, ref: str, destination: Path) -> None:
+        """Write the stopped instance's system disk to `destination` as one standalone qcow2 (its overlay and the
+        image under it flattened, no backing file); the instance's own disk is only read. BackendError if it runs
+        or the back end cannot (a cloud driver would call its own CreateImage instead), NotFound if unknown."""
+
     def list(self) -> list[BackendInstance]:
         """Every instance this back end holds, for reconciliation after a restart."""
 

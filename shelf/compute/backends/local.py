@@ -41,6 +41,7 @@ QEMU = "qemu-system-x86_64"
 QEMU_FORMATS = {"vhd": "vpc"}  # Shelf's format names → qemu's driver names
 REF_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CONSOLE_MAX = 1024 * 1024  # bytes kept in console.log before it moves to console.1
+EXPORT_TIMEOUT = 3600  # seconds for qemu-img to flatten a disk into an image (tens of GiB at disk speed)
 
 
 class LocalQemuBackend:
@@ -452,6 +453,44 @@ class LocalQemuBackend:
         for name in (f".{ref}.lock", f".{ref}.run.lock"):
             (self.root / name).unlink(missing_ok=True)
         shutil.rmtree(self.root / f".new-{ref}", ignore_errors=True)
+
+    def export_disk(self, ref: str, destination: Path) -> None:
+        """qemu-img convert of the overlay (with its base) into a new qcow2; the overlay is opened read-only.
+
+        Under the instance's run lock and only while no process holds the disk, so a guest never writes to it
+        while it is read. Written next to `destination` first, so a half-written file is never taken for a disk.
+        """
+        directory = self._dir(ref)
+        self._spec(ref)
+        with self._lock(f".{ref}.run.lock"):
+            if self._alive(ref):
+                raise BackendError("the instance is running: stop it before making an image of its disk")
+            partial = destination.with_name(f".{destination.name}.part")
+            partial.unlink(missing_ok=True)
+            try:
+                done = subprocess.run(
+                    [
+                        "qemu-img",
+                        "convert",
+                        "-q",
+                        "-f",
+                        "qcow2",
+                        "-O",
+                        "qcow2",
+                        str(directory / "disk.qcow2"),
+                        str(partial),
+                    ],
+                    capture_output=True,
+                    timeout=EXPORT_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                partial.unlink(missing_ok=True)
+                raise BackendError(f"copying the disk took longer than {EXPORT_TIMEOUT} s") from exc
+            if done.returncode != 0:
+                partial.unlink(missing_ok=True)
+                raise BackendError(f"qemu-img convert failed: {done.stderr.decode(errors='replace').strip()[-500:]}")
+            partial.replace(destination)
 
     def _forget(self, ref: str) -> None:
         """What the hypervisor keeps of a terminated instance beyond its directory (nothing for bare qemu)."""

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from shelf.accounts.models import User
 from shelf.accounts.services import buyer_signup, operator_create, provider_signup
+from shelf.console.demo.base import TEAM_ORGANIZATION, TEAM_USER, ensure_base_image
 from shelf.console.demo.boot import ensure_boot_product
 from shelf.console.demo.product import ensure_demo_product
 from shelf.forms import ServiceError
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             self._relax_scan_policy()
             self._fund_buyer()
         self.stdout.write(
-            f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), olivia (operator), bruce (buyer)."
+            f"Demo users ready (password {DEMO_PASSWORD!r}): alice, bob (providers), shelfteam (the marketplace's "
+            "base images), olivia (operator), bruce (buyer)."
         )
         # Outside the transaction above: the image services hand work to each other on commit (validation, then the
         # scan), and the product steps each commit like the console's requests do.
@@ -45,6 +47,13 @@ class Command(BaseCommand):
             olivia,
             "`make system-deps` installs the tools; the first build downloads Debian's kernel and busybox",
         )
+        try:
+            image, published = ensure_base_image(olivia=olivia)
+        except (RuntimeError, OSError, subprocess.SubprocessError, *ServiceError) as exc:
+            self.stderr.write(f"Base image not published: {exc} (`make system-deps` installs the image tools).")
+        else:
+            if published:
+                self.stdout.write(f"Base image published: {image.name} ({image.region.code}).")
 
     def _list(self, label, ensure, alice, olivia, hint):
         try:
@@ -80,7 +89,8 @@ class Command(BaseCommand):
 
     def _ensure_demo_users(self):
         # The demo password is weaker than the policy allows, so it is set directly after creation.
-        providers = [("alice", "Alice Images Ltd."), ("bob", "Bob Cloud Software")]
+        # shelfteam is the marketplace's own team: its organisation holds the base images (docs/adr/0007).
+        providers = [("alice", "Alice Images Ltd."), ("bob", "Bob Cloud Software"), (TEAM_USER, TEAM_ORGANIZATION)]
         for username, org_name in providers:
             if not User.objects.filter(username=username).exists():
                 user, _org = provider_signup(
