@@ -6,6 +6,11 @@ the listing transaction, so the key of every answer changes the moment a product
 each worker's local cache then misses and computes anew, and nothing stale is served. Only 200 answers are
 kept; bad input (422) and 404 are computed each time. The timeout bounds what the version does not cover
 (a provider renaming its organization shows within it).
+
+Product pages also show what the catalog does not hold: the scans of the delivered images and the server sizes
+on sale. Their cached parts are keyed by a second number too, the pages' version (row PAGES_VERSION of the
+same table), which the storefront's receivers bump when a scan finishes or a server size, region, category or
+organization is saved.
 """
 
 import functools
@@ -13,10 +18,12 @@ import hashlib
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from django.http import HttpResponse
 from django.utils.translation import get_language
 
 TIMEOUT = 300  # seconds
+CATALOG_VERSION, PAGES_VERSION = 1, 2  # rows of storefront_catalogversion
 
 
 def catalog_version() -> int:
@@ -48,3 +55,34 @@ def cached_answer(run):
         return response
 
     return wrapper
+
+
+def _versions() -> tuple[int, int]:
+    """(the catalog's version, the pages' version), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, number FROM storefront_catalogversion WHERE id IN (%s, %s)", [CATALOG_VERSION, PAGES_VERSION]
+        )
+        numbers = dict(cursor.fetchall())
+    return numbers.get(CATALOG_VERSION, 0), numbers.get(PAGES_VERSION, 0)
+
+
+def cached_part(name: str, build):
+    """`build()` (anything picklable, for everyone alike), cached for this catalog and pages version and the
+    active language; None is not cached (a product that is not listed is looked up each time)."""
+    catalog, pages = _versions()
+    key = f"storefront:part:{catalog}.{pages}:{get_language()}:{name}"
+    part = cache.get(key)
+    if part is None:
+        part = build()
+        if part is not None:
+            cache.set(key, part, TIMEOUT)
+    return part
+
+
+def pages_changed() -> None:
+    """A new pages' version, in the caller's transaction: cached page parts of the old one are never served again."""
+    from shelf.storefront.models import CatalogVersion
+
+    if not CatalogVersion.objects.filter(pk=PAGES_VERSION).update(number=F("number") + 1):
+        CatalogVersion.objects.get_or_create(pk=PAGES_VERSION, defaults={"number": 1})

@@ -274,17 +274,44 @@ def test_list_page_query_count_does_not_grow_with_results(client, make_listed, d
         assert client.get("/products/", {"q": "image"}).status_code == 200
 
 
-def test_product_page_query_count(client, lnmp, scanned_result, django_assert_num_queries):
+def test_product_page_query_count(client, lnmp, scanned_result, django_assert_num_queries, bruce):
     record_scan(lnmp, scanned_result)
+    url = f"/products/{lnmp.product_id}/"
     with django_assert_num_queries(PRODUCT_QUERIES):
-        assert client.get(f"/products/{lnmp.product_id}/").status_code == 200
+        first = client.get(url)
+    # The body again, of the same catalog and pages version: from the cache, after reading the versions only.
+    with django_assert_num_queries(1):
+        again = client.get(url)
+    body = first.content.decode().split("<main>")[1]
+    assert first.status_code == again.status_code == 200 and again.content.decode().split("<main>")[1] == body
+    # A signed-in buyer shares the cached body; his header (session, user, unread notifications) is his own.
+    signed_in = web_client(bruce)
+    with django_assert_num_queries(4):
+        html = signed_in.get(url).content.decode()
+    assert "bruce" in html.split("<main>")[0] and "bruce" not in first.content.decode()
+    assert html.split("<main>")[1] == body
+
+
+def test_the_cached_product_page_follows_what_it_shows(client, lnmp, scanned_result):
+    """What a product page shows beside its catalog entry (scans, server sizes on sale) shows at once."""
+    from shelf.orders.models import InstanceOffer
+
+    url = f"/products/{lnmp.product_id}/"
+    assert "Debian GNU/Linux 12 (bookworm)" not in client.get(url).content.decode()
+    record_scan(lnmp, scanned_result)
+    assert "Debian GNU/Linux 12 (bookworm)" in client.get(url).content.decode()
+    for offer in InstanceOffer.objects.filter(on_sale=True):
+        offer.on_sale = False
+        offer.save()
+    assert "No server size is on sale in this product's regions yet." in client.get(url).content.decode()
 
 
 # Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the page,
 # its facets and count: 3); the product page reads the listed revision with its pictures and deliveries (3) and
-# the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2).
+# the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2);
+# the product page reads the catalog and pages versions first (1), and nothing else when its body is cached.
 LIST_QUERIES = 6
-PRODUCT_QUERIES = 6
+PRODUCT_QUERIES = 7
 
 
 def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_result):
