@@ -31,6 +31,9 @@ TERM_FILTER_SET = "e.id IN (SELECT t.entry_id FROM storefront_catalogterm t WHER
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
 BILLING_MODES = ("prepaid", "postpaid")
 COUNT_CAP = 1000
+# A tier with at most this many matches is read by its entry ids and sorted (a few ms); a larger one along the
+# listing index, which meets a page of matches within a few thousand entries (search.Tier).
+SPARSE_TIER = 2000
 Q_MAX = 200
 LIMIT_MAX = 100
 PRICE_MAX = Decimal("999999999999.99")
@@ -212,11 +215,14 @@ def catalog_search(
 
     with search.planned_for_index(terms):
         items, next_cursor = _page(reference, found, where, params, sort, sort_key, after, limit)
+        source = "storefront_catalogentry e"
         if found is not None:
-            where, params = [found.where, *where], [*found.where_params, *params]
+            source, where, params = found.scan_from, [found.scan_where, *where], [*found.where_params, *params]
         # With words, a search can match a large part of the catalog (建站: 40%): count over the first
         # COUNT_CAP + 1 matches only; past that, counts and facets are lower bounds (count_capped says so).
-        facets, total = _facets(reference, where, params, cap=COUNT_CAP + 1 if found is not None else None)
+        facets, total = _facets(
+            reference, where, params, cap=COUNT_CAP + 1 if found is not None else None, source=source
+        )
     return CatalogPage(
         items=items,
         next_cursor=next_cursor,
@@ -259,11 +265,18 @@ def _reference() -> _Reference:
 ENTRY_COLUMNS = [f.column for f in CatalogEntry._meta.concrete_fields]
 
 
+def _tier_ids(tier: search.Tier) -> list[int]:
+    """Up to SPARSE_TIER + 1 entry ids of a tier, from the index."""
+    with connection.cursor() as db:
+        db.execute(tier.ids, [*tier.ids_params, SPARSE_TIER + 1])
+        return [row[0] for row in db.fetchall()]
+
+
 def _page(reference, found, where, params, sort, sort_key, after, limit) -> tuple[list[CatalogEntry], str | None]:
     """One page of entries in the chosen order, after the cursor's key and id: keyset, never OFFSET.
 
-    Relevance reads tier by tier (search.TIERS), each newest first, until the page is full: at most one query
-    per tier, each stopping after a page of its own tier's matches."""
+    Relevance reads tier by tier (search.TIERS), each newest first, until the page is full: a page query per
+    tier (on SQLite after its ids, when it has at most SPARSE_TIER matches), each stopping after a page."""
     columns = ", ".join(f"e.{column}" for column in ENTRY_COLUMNS)
 
     def read(conditions: list[str], condition_params: list, key_sql: str, direction: str, key, entry_id, n):
@@ -282,7 +295,13 @@ def _page(reference, found, where, params, sort, sort_key, after, limit) -> tupl
         for tier in search.TIERS:
             if tier > start_tier:
                 continue
-            condition, condition_params = found.tiers[tier]
+            condition, condition_params = found.tiers[tier].condition, found.tiers[tier].params
+            if found.tiers[tier].ids is not None:
+                ids = _tier_ids(found.tiers[tier])
+                if not ids:
+                    continue
+                if len(ids) <= SPARSE_TIER:
+                    condition, condition_params = "e.id IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
             cursor_key = (listed_at, entry_id) if tier == start_tier else (None, None)
             rows = read(
                 [condition, *where], [*condition_params, *params], "e.listed_at", "DESC", *cursor_key,
@@ -326,7 +345,7 @@ def _empty_facets() -> dict[str, list[FacetCount]]:
 
 
 def _facets(
-    reference: _Reference, where: list[str], params: list, cap: int | None = None
+    reference: _Reference, where: list[str], params: list, cap: int | None = None, source="storefront_catalogentry e"
 ) -> tuple[dict[str, list[FacetCount]], int]:
     """Counts per category (top level and leaf), billing mode and region under the same filters.
 
@@ -337,7 +356,7 @@ def _facets(
     # Counting visits every match: the term's entries as one set beat a lookup per entry (25 vs 210 ms at
     # 100,000 entries); a page stops after `limit` rows in index order, where the per-entry EXISTS wins.
     where = [TERM_FILTER_SET if condition == TERM_FILTER else condition for condition in where]
-    matches = f"FROM storefront_catalogentry e WHERE {' AND '.join(where) or '1 = 1'}"
+    matches = f"FROM {source} WHERE {' AND '.join(where) or '1 = 1'}"
     if cap is not None:
         matches = f"FROM (SELECT e.category_id, e.billing_mode, e.region_key {matches} LIMIT %s) e"
         params = [*params, cap]
