@@ -16,10 +16,13 @@ organization is saved.
 import functools
 import hashlib
 
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
 TIMEOUT = 300  # seconds
@@ -57,8 +60,8 @@ def cached_answer(run):
     return wrapper
 
 
-def _versions() -> tuple[int, int]:
-    """(the catalog's version, the pages' version), in one query."""
+def page_versions() -> tuple[int, int]:
+    """(the catalog's version, the pages' version), in one query: what cached page parts are keyed by."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, number FROM storefront_catalogversion WHERE id IN (%s, %s)", [CATALOG_VERSION, PAGES_VERSION]
@@ -67,17 +70,34 @@ def _versions() -> tuple[int, int]:
     return numbers.get(CATALOG_VERSION, 0), numbers.get(PAGES_VERSION, 0)
 
 
-def cached_part(name: str, build):
-    """`build()` (anything picklable, for everyone alike), cached for this catalog and pages version and the
-    active language; None is not cached (a product that is not listed is looked up each time)."""
-    catalog, pages = _versions()
-    key = f"storefront:part:{catalog}.{pages}:{get_language()}:{name}"
+def cached_part(name: str, build, versions: tuple[int, int] | None = None):
+    """`build()` (anything picklable, for everyone alike), cached for these versions (page_versions(), read
+    when not given) and the active language; None is not cached (a product not listed is looked up each time)."""
+    catalog, pages = versions or page_versions()
+    key = f"storefront:part:{catalog}.{pages}:{get_language()}:{hashlib.sha256(name.encode()).hexdigest()}"
     part = cache.get(key)
     if part is None:
         part = build()
         if part is not None:
             cache.set(key, part, TIMEOUT)
     return part
+
+
+# Where a cached page for visitors without a session has its CSRF token: each answer gets its own.
+CSRF_PLACEHOLDER = "shelf-csrf-token-placeholder"
+
+
+def is_plain_visitor(request) -> bool:
+    """Nobody signed in and nothing of the visitor's own to show: no session, no messages waiting. Such a
+    visitor's page is the same for all of them but for its CSRF token (see visitor_page)."""
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and CookieStorage.cookie_name not in request.COOKIES
+
+
+def visitor_page(request, render_page, versions: tuple[int, int]) -> HttpResponse:
+    """The whole page for a plain visitor (is_plain_visitor): `render_page(csrf_token)` rendered once per path
+    and versions and language with CSRF_PLACEHOLDER, then answered with this request's own token."""
+    page = cached_part(f"visitor-page:{request.get_full_path()}", lambda: str(render_page(CSRF_PLACEHOLDER)), versions)
+    return HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 def pages_changed() -> None:

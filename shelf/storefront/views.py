@@ -20,7 +20,7 @@ from shelf.products.models import Revision
 from shelf.products.selectors import products_viewable, working_revision
 from shelf.scanning.downloads import sbom_response
 from shelf.scanning.selectors import latest_finished_scan
-from shelf.storefront.cache import cached_part
+from shelf.storefront.cache import cached_part, is_plain_visitor, page_versions, visitor_page
 from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
 from shelf.storefront.services import monthly_price
 from shelf.storefront.verified import verified_panel
@@ -116,12 +116,21 @@ def _not_listed(request, product_id):
 
 def product_detail(request, product_id):
     """The product page: its body is the same for everyone, so it is rendered once per catalog and pages version
-    and language (shelf.storefront.cache); the header around it (the user, the CSRF token) is drawn per request."""
-    part = cached_part(f"product:{product_id}", lambda: _product_body(product_id))
+    and language (shelf.storefront.cache); the header around it (the user, the CSRF token) is drawn per request,
+    or, for a visitor with no session, kept whole too with only the CSRF token put in per answer."""
+    versions = page_versions()
+    part = cached_part(f"product:{product_id}", lambda: _product_body(product_id), versions)
     if part is None:
         return _not_listed(request, product_id)
     title, body = part
-    return render(request, "storefront/product.html", {"title": title, "body": mark_safe(body)})  # noqa: S308
+    context = {"title": title, "body": mark_safe(body)}  # noqa: S308 - rendered by our own template
+    if is_plain_visitor(request):
+        return visitor_page(
+            request,
+            lambda token: render_to_string("storefront/product.html", {**context, "csrf_token": token}, request),
+            versions,
+        )
+    return render(request, "storefront/product.html", context)
 
 
 def _product_body(product_id) -> tuple[str, str] | None:

@@ -14,6 +14,7 @@ from shelf.console.demo.product import demo_tree, disk_image
 from shelf.images.builders import tools_missing, write
 from shelf.scanning.models import Scan
 from shelf.scanning.services import scan_record
+from shelf.storefront.cache import CSRF_PLACEHOLDER
 from tests.conftest import web_client
 
 NAME = "LNMP Web Stack 建站镜像（Debian 12）"
@@ -293,6 +294,22 @@ def test_product_page_query_count(client, lnmp, scanned_result, django_assert_nu
         html = signed_in.get(url).content.decode()
     assert "bruce" in html.split("<main>")[0] and "bruce" not in first.content.decode()
     assert html.split("<main>")[1] == body
+
+
+def test_a_visitors_cached_product_page_carries_a_working_csrf_token_of_its_own(lnmp):
+    url = f"/products/{lnmp.product_id}/"
+    visitors, tokens = [Client(enforce_csrf_checks=True) for _ in range(2)], []
+    for visitor in visitors:
+        for _ in range(2):  # the second answer is the cached page
+            html = visitor.get(url).content.decode()
+        assert CSRF_PLACEHOLDER not in html
+        tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1))
+    assert tokens[0] != tokens[1]
+    # Each visitor's token works with his own cookie: the language switch in the header.
+    for visitor, token in zip(visitors, tokens, strict=True):
+        switched = visitor.post("/i18n/setlang/", {"language": "zh-hans", "next": url, "csrfmiddlewaretoken": token})
+        assert switched.status_code == 302
+    assert '<html lang="zh-hans">' in visitors[0].get(url).content.decode()
 
 
 def test_the_cached_product_page_follows_what_it_shows(client, lnmp, scanned_result):
