@@ -12,8 +12,9 @@ The trivial endpoint: Shelf has no health or version endpoint, so it is `GET /ap
 a 401 that runs the whole middleware stack, ninja's routing and authentication and the JSON error shape, and no
 database query.
 
-Environment: SHELF_BENCH_PRODUCTS (default 100000), SHELF_BENCH_WORKERS (4), SHELF_BENCH_SECONDS (10 per URL),
-SHELF_BENCH_CONNECTIONS (16), SHELF_BENCH_THREADS (wrk threads, 2), DATABASE_URL (a PostgreSQL server to use),
+Environment: SHELF_BENCH_PRODUCTS (default 100000), SHELF_BENCH_WORKERS (4), SHELF_BENCH_SERVER_THREADS (threads
+per worker, `serve`'s default), SHELF_BENCH_SECONDS (10 per URL), SHELF_BENCH_CONNECTIONS (wrk connections, as many
+as workers), SHELF_BENCH_THREADS (wrk threads, 2), DATABASE_URL (a PostgreSQL server to use),
 SHELF_BENCH_ANALYZE=1 (run ANALYZE after the reindex, to see what planner statistics change).
 """
 
@@ -46,8 +47,11 @@ SEEDER = REPO / "bench" / "catalog_seed.py"
 PRODUCTS = int(os.environ.get("SHELF_BENCH_PRODUCTS", "100000"))
 CACHE_ROOT = Path(os.environ.get("SHELF_BENCH_CACHE", "/var/cache/shelf-bench"))  # same home as debian_image
 WORKERS = int(os.environ.get("SHELF_BENCH_WORKERS", "4"))
+SERVER_THREADS = os.environ.get("SHELF_BENCH_SERVER_THREADS", "")  # threads per worker; `serve`'s default unset
 SECONDS = int(os.environ.get("SHELF_BENCH_SECONDS", "10"))
-CONNECTIONS = int(os.environ.get("SHELF_BENCH_CONNECTIONS", "16"))
+# As many connections as server workers: a closed loop that keeps every worker busy (saturation) without
+# requests waiting in a queue, whose wait would be counted as latency; the same load for every URL.
+CONNECTIONS = int(os.environ.get("SHELF_BENCH_CONNECTIONS", str(WORKERS)))
 WRK_THREADS = int(os.environ.get("SHELF_BENCH_THREADS", "2"))
 GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
 TIMEOUT = 10  # seconds: wrk's default (2 s) would leave slow answers out of the latency figures
@@ -351,7 +355,8 @@ def bench_catalog() -> Iterator[str]:
         raise SystemExit("wrk is not installed (apt-get install wrk, or `make bench`).")
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     yield (
-        f"{PRODUCTS:,} listed products, {database}, `manage.py serve` with {WORKERS} workers; "
+        f"{PRODUCTS:,} listed products, {database}, `manage.py serve` with {WORKERS} workers"
+        f"{f' of {SERVER_THREADS} threads' if SERVER_THREADS else ''}; "
         f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency per URL (after 2 s of warm-up)"
     )
     run_dir = Path(tempfile.mkdtemp(prefix="shelf-bench-catalog-"))
@@ -374,6 +379,8 @@ def bench_catalog() -> Iterator[str]:
                 yield f"ANALYZE (SHELF_BENCH_ANALYZE=1): {time.perf_counter() - started:.1f} s"
             # ERROR: Django logs every 4xx as a warning, which would make the trivial endpoint (a 401) pay for a log line.
             server_env = {**env, "SHELF_WEB_WORKERS": str(WORKERS), "SHELF_LOG_LEVEL": "ERROR"}
+            if SERVER_THREADS:
+                server_env["SHELF_WEB_THREADS"] = SERVER_THREADS
             server = Server(data_dir=run_dir, extra_env=server_env)
             try:
                 server.start(setup=False)

@@ -21,6 +21,7 @@ from shelf.catalog.models import Category, Region
 from shelf.errors import RuleViolations, Violation
 from shelf.products.models import Delivery, Document, Picture, Revision
 from shelf.storefront import search
+from shelf.storefront.cache import cached_rows
 from shelf.storefront.models import CatalogEntry
 from shelf.storefront.services import HOURS_PER_MONTH
 
@@ -364,9 +365,9 @@ def _facets(
         f"SELECT e.category_id, e.billing_mode, e.region_key, COUNT(*) {matches} "
         "GROUP BY e.category_id, e.billing_mode, e.region_key"
     )
-    with connection.cursor() as db:
-        db.execute(sql, params)
-        rows = db.fetchall()
+    # The same filters give the same counts on every page of a search (the cursor is no filter): counted once
+    # per catalog version, not again for each next page (the whole catalog's took 70-280 ms at 100,000).
+    rows = cached_rows(sql, params)
     leaves, tops, modes, regions, total = {}, {}, {}, {}, 0
     for category_id, mode, region_key, count in rows:
         total += count

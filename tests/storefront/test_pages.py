@@ -326,11 +326,11 @@ def test_the_cached_product_page_follows_what_it_shows(client, lnmp, scanned_res
     assert "No server size is on sale in this product's regions yet." in client.get(url).content.decode()
 
 
-# Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the page,
-# its facets and count: 3); the product page reads the listed revision with its pictures and deliveries (3) and
+# Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the
+# reference data, the page, the catalog version and the facets with the count: 4); the product page reads the listed revision with its pictures and deliveries (3) and
 # the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2);
 # the product page reads the catalog and pages versions first (1), and nothing else when its body is cached.
-LIST_QUERIES = 6
+LIST_QUERIES = 7
 PRODUCT_QUERIES = 7
 
 
@@ -356,9 +356,10 @@ def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_r
 
 def test_home_page_query_count(client, make_listed, django_assert_num_queries):
     make_listed(name="Image A", category="os-linux")
-    # The category tree (2) and one newest-first catalog page with its facets and count (3).
-    with django_assert_num_queries(5):
+    # The category tree (2) and one newest-first catalog page with its facets and count (4: the reference data,
+    # the page, the catalog version the facets are cached by, the facets).
+    with django_assert_num_queries(6):
         assert client.get("/").status_code == 200
     make_listed(name="Image B", category="website-cms")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert client.get("/").status_code == 200

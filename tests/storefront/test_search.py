@@ -302,3 +302,13 @@ def test_a_search_leaves_the_callers_transaction_as_it_was(make_listed):
         assert found(q="镜像") == {"Planner 镜像"}
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_every_page_of_a_search_counts_its_facets_once(make_listed, django_assert_num_queries):
+    for n in range(5):
+        make_listed(name=f"Image {n}", category="os-linux")
+    first = catalog_search(q="image", limit=2)
+    # the reference data, the first tier's ids (SQLite) and the page, the catalog version, no facet count
+    with django_assert_num_queries(4 if connection.vendor == "sqlite" else 5):
+        second = catalog_search(q="image", limit=2, cursor=first.next_cursor)
+    assert second.facets == first.facets and second.count == first.count == 5
