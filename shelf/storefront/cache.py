@@ -9,8 +9,9 @@ kept; bad input (422) and 404 are computed each time. The timeout bounds what th
 
 Product pages also show what the catalog does not hold: the scans of the delivered images and the server sizes
 on sale. Their cached parts are keyed by a second number too, the pages' version (row PAGES_VERSION of the
-same table), which the storefront's receivers bump when a scan finishes or a server size, region, category or
-organization is saved.
+same table), which the storefront's receivers bump when a scan finishes or a server size, region, category,
+organization or agreement is saved. Facet counts are cached by the catalog's version alone (cached_rows): every
+page of one search has the same.
 """
 
 import functools
