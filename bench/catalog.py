@@ -258,10 +258,10 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+def wrk(url: str, seconds: int, script: Path | None = None, connections: int = CONNECTIONS) -> dict:
     """Requests per second, p50 and p99 in ms, and the count of non-2xx/3xx answers and socket errors."""
     done = subprocess.run(
-        ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", f"--timeout={TIMEOUT}s",
+        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", f"--timeout={TIMEOUT}s",
          *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -357,7 +357,8 @@ def bench_catalog() -> Iterator[str]:
     yield (
         f"{PRODUCTS:,} listed products, {database}, `manage.py serve` with {WORKERS} workers"
         f"{f' of {SERVER_THREADS} threads' if SERVER_THREADS else ''}; "
-        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency per URL (after 2 s of warm-up)"
+        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency per URL (after 2 s of warm-up with "
+        f"-c{max(CONNECTIONS, 4 * WORKERS)})"
     )
     run_dir = Path(tempfile.mkdtemp(prefix="shelf-bench-catalog-"))
     try:
@@ -442,7 +443,9 @@ def _measure(server, env: dict) -> Iterator[str]:
     rows = []
     for target in targets:
         if target.script is None:
-            wrk(base + target.path, 2)  # warm every worker's connection and caches
+            # Warm every worker's caches (each process has its own): four connections per worker, so that each
+            # worker surely gets some; with one each, gunicorn may leave a worker out of the warm-up.
+            wrk(base + target.path, 2, connections=max(CONNECTIONS, 4 * WORKERS))
         rows.append((target, wrk(base + target.path, SECONDS, target.script)))
     # The trivial endpoint once more at the end: the ratios divide by the mean of both, so a machine that got
     # busier or quieter during the run moves the peer too.
