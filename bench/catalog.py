@@ -12,8 +12,9 @@ The trivial endpoint: Shelf has no health or version endpoint, so it is `GET /ap
 a 401 that runs the whole middleware stack, ninja's routing and authentication and the JSON error shape, and no
 database query.
 
-Environment: SHELF_BENCH_PRODUCTS (default 100000), SHELF_BENCH_WORKERS (4), SHELF_BENCH_SECONDS (10 per URL),
-SHELF_BENCH_CONNECTIONS (16), SHELF_BENCH_THREADS (wrk threads, 2), DATABASE_URL (a PostgreSQL server to use),
+Environment: SHELF_BENCH_PRODUCTS (default 100000), SHELF_BENCH_WORKERS (4), SHELF_BENCH_SERVER_THREADS (threads
+per worker, `serve`'s default), SHELF_BENCH_SECONDS (10 per URL), SHELF_BENCH_CONNECTIONS (wrk connections, as many
+as workers), SHELF_BENCH_THREADS (wrk threads, 2), DATABASE_URL (a PostgreSQL server to use),
 SHELF_BENCH_ANALYZE=1 (run ANALYZE after the reindex, to see what planner statistics change).
 """
 
@@ -46,8 +47,11 @@ SEEDER = REPO / "bench" / "catalog_seed.py"
 PRODUCTS = int(os.environ.get("SHELF_BENCH_PRODUCTS", "100000"))
 CACHE_ROOT = Path(os.environ.get("SHELF_BENCH_CACHE", "/var/cache/shelf-bench"))  # same home as debian_image
 WORKERS = int(os.environ.get("SHELF_BENCH_WORKERS", "4"))
+SERVER_THREADS = os.environ.get("SHELF_BENCH_SERVER_THREADS", "")  # threads per worker; `serve`'s default unset
 SECONDS = int(os.environ.get("SHELF_BENCH_SECONDS", "10"))
-CONNECTIONS = int(os.environ.get("SHELF_BENCH_CONNECTIONS", "16"))
+# As many connections as server workers: a closed loop that keeps every worker busy (saturation) without
+# requests waiting in a queue, whose wait would be counted as latency; the same load for every URL.
+CONNECTIONS = int(os.environ.get("SHELF_BENCH_CONNECTIONS", str(WORKERS)))
 WRK_THREADS = int(os.environ.get("SHELF_BENCH_THREADS", "2"))
 GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
 TIMEOUT = 10  # seconds: wrk's default (2 s) would leave slow answers out of the latency figures
@@ -254,10 +258,10 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+def wrk(url: str, seconds: int, script: Path | None = None, connections: int = CONNECTIONS) -> dict:
     """Requests per second, p50 and p99 in ms, and the count of non-2xx/3xx answers and socket errors."""
     done = subprocess.run(
-        ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", f"--timeout={TIMEOUT}s",
+        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", f"--timeout={TIMEOUT}s",
          *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -351,8 +355,10 @@ def bench_catalog() -> Iterator[str]:
         raise SystemExit("wrk is not installed (apt-get install wrk, or `make bench`).")
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     yield (
-        f"{PRODUCTS:,} listed products, {database}, `manage.py serve` with {WORKERS} workers; "
-        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency per URL (after 2 s of warm-up)"
+        f"{PRODUCTS:,} listed products, {database}, `manage.py serve` with {WORKERS} workers"
+        f"{f' of {SERVER_THREADS} threads' if SERVER_THREADS else ''}; "
+        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency per URL (after 2 s of warm-up with "
+        f"-c{max(CONNECTIONS, 4 * WORKERS)})"
     )
     run_dir = Path(tempfile.mkdtemp(prefix="shelf-bench-catalog-"))
     try:
@@ -374,6 +380,8 @@ def bench_catalog() -> Iterator[str]:
                 yield f"ANALYZE (SHELF_BENCH_ANALYZE=1): {time.perf_counter() - started:.1f} s"
             # ERROR: Django logs every 4xx as a warning, which would make the trivial endpoint (a 401) pay for a log line.
             server_env = {**env, "SHELF_WEB_WORKERS": str(WORKERS), "SHELF_LOG_LEVEL": "ERROR"}
+            if SERVER_THREADS:
+                server_env["SHELF_WEB_THREADS"] = SERVER_THREADS
             server = Server(data_dir=run_dir, extra_env=server_env)
             try:
                 server.start(setup=False)
@@ -435,7 +443,9 @@ def _measure(server, env: dict) -> Iterator[str]:
     rows = []
     for target in targets:
         if target.script is None:
-            wrk(base + target.path, 2)  # warm every worker's connection and caches
+            # Warm every worker's caches (each process has its own): four connections per worker, so that each
+            # worker surely gets some; with one each, gunicorn may leave a worker out of the warm-up.
+            wrk(base + target.path, 2, connections=max(CONNECTIONS, 4 * WORKERS))
         rows.append((target, wrk(base + target.path, SECONDS, target.script)))
     # The trivial endpoint once more at the end: the ratios divide by the mean of both, so a machine that got
     # busier or quieter during the run moves the peer too.

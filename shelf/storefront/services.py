@@ -108,16 +108,22 @@ def catalog_sync(*, product_ids: Iterable, apps=global_apps) -> int:
         values |= {("software", _fold(name)) for name in entry.software if _fold(name)}
         terms += [CatalogTerm(entry_id=entry.pk, kind=kind, value=value) for kind, value in sorted(values)]
     CatalogTerm.objects.bulk_create(terms)
-    for entry, details_text in zip(entries, texts, strict=True):
-        columns = search.entry_columns(
-            name=entry.name,
-            summary=entry.summary,
-            tags=entry.tags,
-            software=entry.software,
-            provider_name=entry.provider_name,
-            details_text=details_text,
-        )
-        search.index_write(entry.pk, columns)
+    search.index_write(
+        [
+            (
+                entry.pk,
+                search.entry_columns(
+                    name=entry.name,
+                    summary=entry.summary,
+                    tags=entry.tags,
+                    software=entry.software,
+                    provider_name=entry.provider_name,
+                    details_text=details_text,
+                ),
+            )
+            for entry, details_text in zip(entries, texts, strict=True)
+        ]
+    )
     return len(entries)
 
 

@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from shelf.catalog.selectors import category_tree, regions_active
@@ -18,6 +20,7 @@ from shelf.products.models import Revision
 from shelf.products.selectors import products_viewable, working_revision
 from shelf.scanning.downloads import sbom_response
 from shelf.scanning.selectors import latest_finished_scan
+from shelf.storefront.cache import cached_part, is_plain_visitor, page_versions, visitor_page
 from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
 from shelf.storefront.services import monthly_price
 from shelf.storefront.verified import verified_panel
@@ -112,26 +115,44 @@ def _not_listed(request, product_id):
 
 
 def product_detail(request, product_id):
+    """The product page: its body is the same for everyone, so it is rendered once per catalog and pages version
+    and language (shelf.storefront.cache); the header around it (the user, the CSRF token) is drawn per request,
+    or, for a visitor with no session, kept whole too with only the CSRF token put in per answer."""
+    versions = page_versions()
+    part = cached_part(f"product:{product_id}", lambda: _product_body(product_id), versions)
+    if part is None:
+        return _not_listed(request, product_id)
+    title, body = part
+    context = {"title": title, "body": mark_safe(body)}  # noqa: S308 - rendered by our own template
+    if is_plain_visitor(request):
+        return visitor_page(
+            request,
+            lambda token: render_to_string("storefront/product.html", {**context, "csrf_token": token}, request),
+            versions,
+        )
+    return render(request, "storefront/product.html", context)
+
+
+def _product_body(product_id) -> tuple[str, str] | None:
+    """(title, HTML of the page's content) of a listed product, or None; rendered without the request: nothing
+    in it depends on who asks."""
     revision = catalog_product(product_id=product_id)
     if revision is None:
-        return _not_listed(request, product_id)
-    return render(
-        request,
-        "storefront/product.html",
-        {
-            "revision": revision,
-            "product": revision.product,
-            "verified": verified_panel(revision=revision),
-            "server_from": cheapest_offer(revision),
-            "monthly": monthly_price(
-                billing_mode=revision.billing_mode,
-                price_monthly=revision.price_monthly,
-                price_yearly=revision.price_yearly,
-                price_hourly=revision.price_hourly,
-            ),
-            "BillingMode": Revision.BillingMode,
-        },
-    )
+        return None
+    context = {
+        "revision": revision,
+        "product": revision.product,
+        "verified": verified_panel(revision=revision),
+        "server_from": cheapest_offer(revision),
+        "monthly": monthly_price(
+            billing_mode=revision.billing_mode,
+            price_monthly=revision.price_monthly,
+            price_yearly=revision.price_yearly,
+            price_hourly=revision.price_hourly,
+        ),
+        "BillingMode": Revision.BillingMode,
+    }
+    return revision.name, str(render_to_string("storefront/_product.html", context))
 
 
 def _listed(product_id) -> Revision:

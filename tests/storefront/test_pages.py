@@ -14,6 +14,7 @@ from shelf.console.demo.product import demo_tree, disk_image
 from shelf.images.builders import tools_missing, write
 from shelf.scanning.models import Scan
 from shelf.scanning.services import scan_record
+from shelf.storefront.cache import CSRF_PLACEHOLDER
 from tests.conftest import web_client
 
 NAME = "LNMP Web Stack 建站镜像（Debian 12）"
@@ -260,8 +261,11 @@ def test_signing_in_takes_buyers_to_the_storefront_and_the_others_to_their_conso
 def test_list_page_query_count_does_not_grow_with_results(client, make_listed, django_assert_num_queries):
     from django.db import connection
 
-    # A search with words on PostgreSQL also sets its plan setting (and, inside the test's transaction, puts it back).
-    with_words = LIST_QUERIES + (2 if connection.vendor == "postgresql" else 0)
+    # A search with words reads its page tier by tier (selectors._page): here every match is in the first tier and
+    # the page is not full, so the two others are read too (a query each; on SQLite each tier's ids first, one
+    # query, and a page only for a tier with matches); on PostgreSQL it also sets its plan setting (and, inside
+    # the test's transaction, puts it back).
+    with_words = LIST_QUERIES + (4 if connection.vendor == "postgresql" else 3)
     for n in range(3):
         make_listed(name=f"Image {n}", category="os-linux")
     with django_assert_num_queries(with_words):
@@ -274,17 +278,60 @@ def test_list_page_query_count_does_not_grow_with_results(client, make_listed, d
         assert client.get("/products/", {"q": "image"}).status_code == 200
 
 
-def test_product_page_query_count(client, lnmp, scanned_result, django_assert_num_queries):
+def test_product_page_query_count(client, lnmp, scanned_result, django_assert_num_queries, bruce):
     record_scan(lnmp, scanned_result)
+    url = f"/products/{lnmp.product_id}/"
     with django_assert_num_queries(PRODUCT_QUERIES):
-        assert client.get(f"/products/{lnmp.product_id}/").status_code == 200
+        first = client.get(url)
+    # The body again, of the same catalog and pages version: from the cache, after reading the versions only.
+    with django_assert_num_queries(1):
+        again = client.get(url)
+    body = first.content.decode().split("<main>")[1]
+    assert first.status_code == again.status_code == 200 and again.content.decode().split("<main>")[1] == body
+    # A signed-in buyer shares the cached body; his header (session, user, unread notifications) is his own.
+    signed_in = web_client(bruce)
+    with django_assert_num_queries(4):
+        html = signed_in.get(url).content.decode()
+    assert "bruce" in html.split("<main>")[0] and "bruce" not in first.content.decode()
+    assert html.split("<main>")[1] == body
 
 
-# Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the page,
-# its facets and count: 3); the product page reads the listed revision with its pictures and deliveries (3) and
-# the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2).
-LIST_QUERIES = 6
-PRODUCT_QUERIES = 6
+def test_a_visitors_cached_product_page_carries_a_working_csrf_token_of_its_own(lnmp):
+    url = f"/products/{lnmp.product_id}/"
+    visitors, tokens = [Client(enforce_csrf_checks=True) for _ in range(2)], []
+    for visitor in visitors:
+        for _ in range(2):  # the second answer is the cached page
+            html = visitor.get(url).content.decode()
+        assert CSRF_PLACEHOLDER not in html
+        tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1))
+    assert tokens[0] != tokens[1]
+    # Each visitor's token works with his own cookie: the language switch in the header.
+    for visitor, token in zip(visitors, tokens, strict=True):
+        switched = visitor.post("/i18n/setlang/", {"language": "zh-hans", "next": url, "csrfmiddlewaretoken": token})
+        assert switched.status_code == 302
+    assert '<html lang="zh-hans">' in visitors[0].get(url).content.decode()
+
+
+def test_the_cached_product_page_follows_what_it_shows(client, lnmp, scanned_result):
+    """What a product page shows beside its catalog entry (scans, server sizes on sale) shows at once."""
+    from shelf.orders.models import InstanceOffer
+
+    url = f"/products/{lnmp.product_id}/"
+    assert "Debian GNU/Linux 12 (bookworm)" not in client.get(url).content.decode()
+    record_scan(lnmp, scanned_result)
+    assert "Debian GNU/Linux 12 (bookworm)" in client.get(url).content.decode()
+    for offer in InstanceOffer.objects.filter(on_sale=True):
+        offer.on_sale = False
+        offer.save()
+    assert "No server size is on sale in this product's regions yet." in client.get(url).content.decode()
+
+
+# Anonymous requests (no session): the list reads the category tree (2), the regions (1) and one search (the
+# reference data, the page, the catalog version and the facets with the count: 4); the product page reads the listed revision with its pictures and deliveries (3) and
+# the latest finished scans of its images (1), the regions it is sold in and the server sizes on sale there (2);
+# the product page reads the catalog and pages versions first (1), and nothing else when its body is cached.
+LIST_QUERIES = 7
+PRODUCT_QUERIES = 7
 
 
 def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_result):
@@ -309,9 +356,10 @@ def test_the_badge_above_the_fold_speaks_for_every_image(client, lnmp, scanned_r
 
 def test_home_page_query_count(client, make_listed, django_assert_num_queries):
     make_listed(name="Image A", category="os-linux")
-    # The category tree (2) and one newest-first catalog page with its facets and count (3).
-    with django_assert_num_queries(5):
+    # The category tree (2) and one newest-first catalog page with its facets and count (4: the reference data,
+    # the page, the catalog version the facets are cached by, the facets).
+    with django_assert_num_queries(6):
         assert client.get("/").status_code == 200
     make_listed(name="Image B", category="website-cms")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert client.get("/").status_code == 200

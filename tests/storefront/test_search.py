@@ -83,6 +83,28 @@ def test_name_match_ranks_above_details_match(make_listed):
     assert names(catalog_search(q="rsync")) == ["Rsync server", "Storage box", "Backup tool"]
 
 
+def test_relevance_is_name_then_body_then_details_newest_first_within_each(make_listed):
+    make_listed(name="Old rsync box")
+    make_listed(name="Backup tool", details="Runs rsync nightly.")
+    make_listed(name="Storage box", summary="Built around rsync, fast.")
+    make_listed(name="Rsync server")
+    make_listed(name="Sync box", tags=["rsync"])
+    make_listed(name="Mirror rsync", summary="A fast mirror.")
+    order = ["Mirror rsync", "Rsync server", "Old rsync box", "Sync box", "Storage box", "Backup tool"]
+    assert names(catalog_search(q="rsync")) == order
+    # Every word in the name, else every word in the name or the body, else the rest.
+    assert names(catalog_search(q="rsync fast")) == ["Mirror rsync", "Storage box"]
+    assert names(catalog_search(q="rsync mirror")) == ["Mirror rsync"]
+    # The cursor carries the tier: pages of two walk the same order, across the tiers.
+    walked, cursor = [], None
+    while True:
+        page = catalog_search(q="rsync", limit=2, cursor=cursor)
+        walked += names(page)
+        if not (cursor := page.next_cursor):
+            break
+    assert walked == order
+
+
 def test_filters(make_listed):
     make_listed(
         name="A", category="website-cms", tags=["CMS", "php"], software=["WordPress 6"], regions=("ap-beijing",)
@@ -280,3 +302,13 @@ def test_a_search_leaves_the_callers_transaction_as_it_was(make_listed):
         assert found(q="镜像") == {"Planner 镜像"}
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_every_page_of_a_search_counts_its_facets_once(make_listed, django_assert_num_queries):
+    for n in range(5):
+        make_listed(name=f"Image {n}", category="os-linux")
+    first = catalog_search(q="image", limit=2)
+    # the reference data, the first tier's ids (SQLite) and the page, the catalog version, no facet count
+    with django_assert_num_queries(4 if connection.vendor == "sqlite" else 5):
+        second = catalog_search(q="image", limit=2, cursor=first.next_cursor)
+    assert second.facets == first.facets and second.count == first.count == 5
