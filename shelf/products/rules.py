@@ -157,10 +157,11 @@ def ports_violations(ports) -> list[Violation]:
                 Violation(
                     f"ports[{index}]",
                     "invalid",
-                    _("“%(value)s” is not a TCP port: use a whole number from 1 to 65535.") % {"value": port},
+                    _("“%(value)s” is not a TCP port: use a whole number from 1 to 65535.") % {"value": str(port)[:20]},
                 )
             )
-        elif port in seen:
+            continue  # not a number: neither counted nor compared (a list or an object is not even hashable)
+        if port in seen:
             violations.append(
                 Violation(f"ports[{index}]", "duplicate", _("Port %(port)d is listed twice.") % {"port": port})
             )

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
         ([], []),
         ([0, 65536, "80", True, 8.0], ["ports[0]", "ports[1]", "ports[2]", "ports[3]", "ports[4]"]),
         ([80, 80], ["ports[1]"]),
+        ([{}, [80], None, 80], ["ports[0]", "ports[1]", "ports[2]"]),  # objects and lists are not hashable either
         (list(range(8000, 8011)), ["ports"]),  # 11 besides 22
         ("80", ["ports"]),
     ],
