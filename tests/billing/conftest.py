@@ -111,12 +111,6 @@ def carol_buyer(db):
 # Revenue: orders bought by any buyer, renewal and usage rows posted the way billing's jobs post them
 
 
-def buy_for(api, buyer, what, key_text: str, key: str, **overrides) -> Order:
-    response = place(api(buyer), order_body(what, key_text, **overrides), key=key)
-    assert response.status_code == 201, response.json()
-    return Order.objects.get(pk=response.json()["id"])
-
-
 def post(order: Order, *, ref: str, server: str, image: str, kind: str = "charge", with_order: bool = True):
     """A renewal/usage/refund row the way billing-core writes it: under the buyer's lock, once per ref."""
     with transaction.atomic():

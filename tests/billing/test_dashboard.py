@@ -11,7 +11,7 @@ from django.utils import timezone
 from shelf.billing.revenue import RevenueSplit
 from shelf.orders.models import LedgerEntry
 from shelf.orders.services import order_fail
-from tests.billing.conftest import assert_ledger_split, buy_for, listed_product, post
+from tests.billing.conftest import assert_ledger_split, buy, listed_product, post
 
 D = Decimal
 
@@ -20,14 +20,14 @@ def _sales_scenario(api, buyer, alice, bob, ssh_key):
     """alice: two products, three orders, a renewal, two usage hours, one failed order refunded; bob: one order."""
     lamp = listed_product(alice.organizations.get())
     wiki = listed_product(alice.organizations.get(), price_monthly=D("33.33"), price_yearly=D("333.33"))
-    first = buy_for(api, buyer, lamp, ssh_key, "a1", months=2)
-    second = buy_for(api, buyer, wiki, ssh_key, "a2", months=1)
-    failed = buy_for(api, buyer, wiki, ssh_key, "a3", months=1)
+    first = buy(api(buyer), lamp, ssh_key, "a1", months=2)
+    second = buy(api(buyer), wiki, ssh_key, "a2", months=1)
+    failed = buy(api(buyer), wiki, ssh_key, "a3", months=1)
     order_fail(order=failed, reason="host lost")
     post(first, ref=f"renew:{first.pk}:1", server="-45.00", image="-99.00")
     post(second, ref=f"usage:{second.instance_id}:2026-12-01T10:00:00Z", server="-0.45", image="-0.05")
     post(second, ref=f"usage:{second.instance_id}:2026-12-01T11:00:00Z", server="-0.45", image="-0.05")
-    foreign = buy_for(api, buyer, listed_product(bob.organizations.get()), ssh_key, "b1", months=1)
+    foreign = buy(api(buyer), listed_product(bob.organizations.get()), ssh_key, "b1", months=1)
     return {"lamp": lamp, "wiki": wiki, "foreign": foreign}
 
 

@@ -11,13 +11,13 @@ from shelf.billing.revenue_services import commission_rate_save, rate_for, reven
 from shelf.catalog.models import Category
 from shelf.orders.models import LedgerEntry
 from shelf.orders.services import order_fail, topup
-from tests.billing.conftest import assert_ledger_split, buy_for, listed_product, post
+from tests.billing.conftest import assert_ledger_split, buy, listed_product, post
 
 D = Decimal
 
 
 def test_a_prepaid_order_is_split_at_the_default_rate(api, rich_bruce, product, ssh_key, alice):
-    order = buy_for(api, rich_bruce, product, ssh_key, "k1", months=3)  # 3 x (45.00 server + 99.00 image)
+    order = buy(api(rich_bruce), product, ssh_key, "k1", months=3)  # 3 x (45.00 server + 99.00 image)
     row = RevenueSplit.objects.get(entry__ref=f"order:{order.pk}:charge")
     assert (row.gross, row.server_part, row.image_part) == (D("432.00"), D("135.00"), D("297.00"))
     assert (row.rate_percent, row.commission, row.provider_net, row.marketplace) == (
@@ -42,7 +42,7 @@ def test_a_top_up_earns_nobody_anything(rich_bruce, olivia):
 
 
 def test_a_refund_mirrors_its_charge(api, rich_bruce, product, ssh_key):
-    order = buy_for(api, rich_bruce, product, ssh_key, "k1", months=1)
+    order = buy(api(rich_bruce), product, ssh_key, "k1", months=1)
     order_fail(order=order, reason="the host is gone")
     charge = RevenueSplit.objects.get(entry__ref=f"order:{order.pk}:charge")
     refund = RevenueSplit.objects.get(entry__ref=f"order:{order.pk}:refund")
@@ -55,7 +55,7 @@ def test_a_refund_mirrors_its_charge(api, rich_bruce, product, ssh_key):
 
 def test_renewals_and_usage_hours_are_split_once_each(api, rich_bruce, alice, ssh_key):
     product = listed_product(alice.organizations.get(), price_monthly=D("0.05"))
-    order = buy_for(api, rich_bruce, product, ssh_key, "k1", months=1)
+    order = buy(api(rich_bruce), product, ssh_key, "k1", months=1)
     renewal = post(order, ref=f"renew:{order.pk}:1", server="-45.00", image="-0.05")
     again = post(order, ref=f"renew:{order.pk}:1", server="-45.00", image="-0.05")  # a retried job
     assert again == renewal
@@ -76,7 +76,7 @@ def test_renewals_and_usage_hours_are_split_once_each(api, rich_bruce, alice, ss
 
 def test_odd_image_parts_at_33_33_percent(api, rich_bruce, alice, olivia, ssh_key):
     commission_rate_save(actor=olivia, rate=None, rate_percent="33.33")
-    order = buy_for(api, rich_bruce, listed_product(alice.organizations.get()), ssh_key, "k1", months=1)
+    order = buy(api(rich_bruce), listed_product(alice.organizations.get()), ssh_key, "k1", months=1)
     expected = {"0.01": "0.00", "0.03": "0.01", "0.05": "0.02", "99.99": "33.33"}
     for n, (image, commission) in enumerate(expected.items()):
         entry = post(
@@ -108,10 +108,10 @@ def test_a_category_rate_applies_to_its_subcategories_unless_they_have_their_own
 
 
 def test_a_new_rate_applies_to_later_charges_only(api, rich_bruce, product, ssh_key, olivia):
-    first = buy_for(api, rich_bruce, product, ssh_key, "k1", months=1)
+    first = buy(api(rich_bruce), product, ssh_key, "k1", months=1)
     leaf = first.revision.category
     commission_rate_save(actor=olivia, rate=None, category=leaf.parent.slug, rate_percent="10")
-    second = buy_for(api, rich_bruce, product, ssh_key, "k2", months=1)
+    second = buy(api(rich_bruce), product, ssh_key, "k2", months=1)
     one = RevenueSplit.objects.get(entry__order=first)
     two = RevenueSplit.objects.get(entry__order=second)
     assert (one.rate_percent, one.commission) == (D("20.00"), D("19.80"))

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from shelf.accounts.models import User
 from shelf.orders.models import LedgerEntry
 from shelf.orders.reference import seed
-from tests.billing.conftest import buy_for, listed_product, post
+from tests.billing.conftest import buy, listed_product, post
 from tests.browser.test_console import log_in
 from tests.conftest import ApiClient
 from tests.orders.conftest import openssh_public
@@ -33,8 +33,8 @@ def test_alice_sees_her_sales_as_charts_and_tables(live_server, page, settings):
     alice, bruce = User.objects.get(username="alice"), User.objects.get(username="bruce")
     key = openssh_public(ed25519.Ed25519PrivateKey.generate())
     product = listed_product(alice.organizations.get())
-    order = buy_for(ApiClient, bruce, product, key, "b1", months=1)
-    buy_for(ApiClient, bruce, product, key, "b2", months=2)
+    order = buy(ApiClient(bruce), product, key, "b1", months=1)
+    buy(ApiClient(bruce), product, key, "b2", months=2)
     post(order, ref=f"renew:{order.pk}:1", server="-45.00", image="-99.00")
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/provider/sales/")
@@ -70,7 +70,7 @@ def test_olivia_sets_a_commission_rate_and_sees_the_marketplace_in_chinese(live_
         page.fill("#id_rate_percent", "12.5")
         page.click("button.primary")
         assert "12.50" in page.locator("#rates").inner_text()
-        buy_for(ApiClient, bruce, product, openssh_public(ed25519.Ed25519PrivateKey.generate()), "b1", months=1)
+        buy(ApiClient(bruce), product, openssh_public(ed25519.Ed25519PrivateKey.generate()), "b1", months=1)
         page.goto(f"{live_server.url}/operator/revenue/")
         assert page.locator("h1").inner_text() == "云市场收入"
         # 144.00 gross: the 45.00 server part + 12.38 commission (12.5 % of 99.00, 12.375 rounded half up).
