@@ -12,10 +12,16 @@
   });
   if (!card) { return; }
   var state = card.dataset.state;
+  // Once a form on the page is submitted (and confirmed), its answer is the next page: a poll that sees the state
+  // the submission itself changed must not reload over it (a capture would land back here, not on its image).
+  var leaving = false;
+  document.addEventListener("submit", function (event) { if (!event.defaultPrevented) { leaving = true; } });
   function pollState() {
+    if (leaving) { return; }
     fetch(card.dataset.instanceUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (instance) {
+        if (leaving) { return; }
         if (instance && instance.state !== state) { window.location.reload(); return; }
         if (SETTLED.indexOf(state) < 0 || state === "running") { window.setTimeout(pollState, 2000); }
       })
