@@ -5,6 +5,8 @@ from shelf.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    # Second: the storefront is what most requests ask for, and every empty prefix below is tried in turn.
+    path("", include("shelf.storefront.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("shelf.accounts.urls")),
@@ -18,7 +20,6 @@ urlpatterns = [
     path("", include("shelf.orders.urls")),
     path("", include("shelf.billing.provider_urls")),
     path("operator/reviews/", include("shelf.reviews.urls")),
-    path("", include("shelf.storefront.urls")),
     path("", include("shelf.scanning.urls")),
     path("", include("shelf.compute.urls")),
     path("", include("shelf.console.urls")),

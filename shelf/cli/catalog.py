@@ -50,6 +50,19 @@ def html_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def print_items(items: list[dict]) -> None:
+    table = Table("id", "name", "provider", "category", "price", box=box.SIMPLE, show_edge=False, pad_edge=False)
+    for item in items:
+        table.add_row(
+            Text(item["id"]),
+            Text(item["name"]),
+            Text(item["provider"]),
+            Text(" / ".join(c["name"] for c in item["category"])),
+            Text(price_text(item["prices"])),
+        )
+    out.print(table)
+
+
 @app.command("search")
 def search(
     words: list[str] = typer.Argument(None, help="Words to find (Chinese or English); every word must match."),
@@ -80,16 +93,7 @@ def search(
     if not page["items"]:
         out.print("No listed product matches.")
         return
-    table = Table("id", "name", "provider", "category", "price", box=box.SIMPLE, show_edge=False, pad_edge=False)
-    for item in page["items"]:
-        table.add_row(
-            Text(item["id"]),
-            Text(item["name"]),
-            Text(item["provider"]),
-            Text(" / ".join(c["name"] for c in item["category"])),
-            Text(price_text(item["prices"])),
-        )
-    out.print(table)
+    print_items(page["items"])
     more = " (more: narrow the search or raise --limit)" if page["next_cursor"] else ""
     out.print(f"{len(page['items'])} of {count} listed products{more}.")
 
@@ -127,3 +131,32 @@ def show(
     if details:
         out.print()
         out.print(Text(details))
+
+
+@app.command("featured")
+def featured(as_json: bool = typer.Option(False, "--json", help="Print the API's answer as JSON.")):
+    """The products featured on the home page, in order."""
+    with api_session(anonymous=True) as api:
+        items = api.get("/featured")
+    if as_json:
+        out.print_json(json.dumps(items, ensure_ascii=False))
+        return
+    if not items:
+        out.print("No product is featured.")
+        return
+    print_items(items)
+
+
+@app.command("feature")
+def feature(
+    product_id: str = typer.Argument(..., help="The product id, as `shelf catalog search` lists it."),
+    remove: bool = typer.Option(False, "--remove", help="Take it off the home page instead."),
+):
+    """Operators: feature a listed product on the home page (after those featured already), or --remove it."""
+    with api_session() as api:
+        if remove:
+            api.request("DELETE", f"/featured/{product_id}")
+            out.print(f"{product_id} is no longer featured.")
+        else:
+            api.request("PUT", f"/featured/{product_id}")
+            out.print(f"{product_id} is featured on the home page.")

@@ -22,6 +22,7 @@ from shelf.catalog.selectors import (
 )
 from shelf.catalog.services import agreement_create, agreement_update, category_save, region_save
 from shelf.forms import ServiceError, add_error
+from shelf.storefront.selectors import featured_count
 
 # Where signing in (and `/console/`) takes each role: providers and operators to their console, buyers to the
 # storefront, where they shop. The storefront at `/` is everyone's front page.
@@ -104,7 +105,11 @@ def operator_home(request):
     return render(
         request,
         "console/operator_home.html",
-        {**reference_counts(), "recent_events": audit_events_recent(limit=15)},
+        {
+            **reference_counts(),
+            "featured_count": featured_count(),
+            "recent_events": audit_events_recent(limit=15),
+        },
     )
 
 

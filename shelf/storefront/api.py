@@ -1,13 +1,20 @@
 """The public catalog: anonymous allowed (a token, when sent, changes nothing), listed products only."""
 
 from django.http import FileResponse, Http404
-from ninja import Router
+from ninja import Router, Status
 from ninja.decorators import decorate_view
 
 from shelf.storage import get_storage
 from shelf.storefront.cache import cached_answer
-from shelf.storefront.schemas import CatalogPageOut, CatalogProductOut, FacetsOut
-from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
+from shelf.storefront.schemas import CatalogItemOut, CatalogPageOut, CatalogProductOut, FacetsOut, FeaturedOut
+from shelf.storefront.selectors import (
+    catalog_document,
+    catalog_featured,
+    catalog_picture,
+    catalog_product,
+    catalog_search,
+)
+from shelf.storefront.services import featured_add, featured_remove
 
 router = Router(tags=["storefront"])
 
@@ -89,3 +96,23 @@ def catalog_document_download(request, product_id):
         filename=document.filename,
         content_type=document.content_type,
     )
+
+
+@router.get("/featured", response=list[CatalogItemOut], auth=None)
+def featured_list(request):
+    """The products featured on the home page that are on sale, in the operators' order."""
+    return catalog_featured()
+
+
+@router.put("/featured/{uuid:product_id}", response=FeaturedOut)
+def featured_put(request, product_id):
+    """Operators: feature a listed product on the home page (after those featured already; again: no change)."""
+    return featured_add(actor=request.user, product_id=product_id)
+
+
+@router.delete("/featured/{uuid:product_id}", response={204: None})
+def featured_delete(request, product_id):
+    """Operators: take a product off the home page."""
+    if not featured_remove(actor=request.user, product_id=product_id):
+        raise Http404
+    return Status(204, None)

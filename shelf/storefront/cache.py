@@ -107,11 +107,12 @@ def is_plain_visitor(request) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and CookieStorage.cookie_name not in request.COOKIES
 
 
-def visitor_page(request, render_page, versions: tuple[int, int]) -> HttpResponse:
+def visitor_page(request, render_page, versions: tuple[int, int]) -> HttpResponse | None:
     """The whole page for a plain visitor (is_plain_visitor): `render_page(csrf_token)` rendered once per path
-    and versions and language with CSRF_PLACEHOLDER, then answered with this request's own token."""
-    page = cached_part(f"visitor-page:{request.get_full_path()}", lambda: str(render_page(CSRF_PLACEHOLDER)), versions)
-    return HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
+    and versions and language with CSRF_PLACEHOLDER, then answered with this request's own token; None when
+    `render_page` gives None (nothing to show, nothing cached)."""
+    page = cached_part(f"visitor-page:{request.get_full_path()}", lambda: render_page(CSRF_PLACEHOLDER), versions)
+    return None if page is None else HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 def pages_changed() -> None:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -86,3 +87,23 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.number)
+
+
+class FeaturedProduct(models.Model):
+    """A product operators put on the home page under "Featured", in their order. The row outlives a delisting
+    (the home page shows listed products only), so a product listed again is featured again."""
+
+    product = models.OneToOneField("products.Product", on_delete=models.CASCADE, related_name="featured")
+    position = models.PositiveIntegerField(default=0)
+    featured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    featured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "featured_at"]
+        verbose_name = _("featured product")
+        verbose_name_plural = _("featured products")
+
+    def __str__(self) -> str:
+        return str(self.product_id)

@@ -234,3 +234,9 @@ class CatalogProductOut(Schema):
     @staticmethod
     def resolve_listed_at(revision) -> datetime | None:
         return revision.decided_at
+
+
+class FeaturedOut(Schema):
+    product_id: UUID
+    position: int
+    featured_at: datetime

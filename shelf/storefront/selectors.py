@@ -22,7 +22,7 @@ from shelf.errors import RuleViolations, Violation
 from shelf.products.models import Delivery, Document, Picture, Revision
 from shelf.storefront import search
 from shelf.storefront.cache import cached_rows
-from shelf.storefront.models import CatalogEntry
+from shelf.storefront.models import CatalogEntry, FeaturedProduct
 from shelf.storefront.services import HOURS_PER_MONTH
 
 # An entry has this term (tag, software or region); the same condition as a set, for counting. Both take
@@ -433,3 +433,34 @@ def catalog_document(*, product_id) -> Document | None:
     except ValueError:
         return None
     return Document.objects.filter(revision__product_id=product_id, revision__status=Revision.Status.LISTED).first()
+
+
+def catalog_newest(*, limit: int) -> list[CatalogEntry]:
+    """The newest listed products (the home page's row: no search, no facets to count)."""
+    return list(CatalogEntry.objects.select_related("category", "top_category").order_by("-listed_at", "-id")[:limit])
+
+
+def catalog_featured() -> list[CatalogEntry]:
+    """The featured products that are listed, in the operators' order."""
+    return list(
+        CatalogEntry.objects.filter(product__featured__isnull=False)
+        .select_related("category", "top_category")
+        .order_by("product__featured__position", "product__featured__featured_at")
+    )
+
+
+def featured_all() -> list[FeaturedProduct]:
+    """Every featured product for the operators' page, listed or not (`entry`: its catalog entry or None)."""
+    rows = list(FeaturedProduct.objects.select_related("product").order_by("position", "featured_at"))
+    entries = CatalogEntry.objects.in_bulk([row.product_id for row in rows], field_name="product_id")
+    for row in rows:
+        row.entry = entries.get(row.product_id)
+    return rows
+
+
+def featured_count() -> int:
+    return FeaturedProduct.objects.count()
+
+
+def is_featured(*, product_id) -> bool:
+    return FeaturedProduct.objects.filter(product_id=product_id).exists()

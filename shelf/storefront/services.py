@@ -15,7 +15,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
 
+from shelf.accounts.access import require_operator
+from shelf.audit.services import audit_record
+from shelf.errors import Violation, raise_if
 from shelf.storefront import search
 
 HOURS_PER_MONTH = 720  # 30 days: what a postpaid product costs per month, for sorting and the price filter
@@ -163,3 +167,74 @@ def catalog_rebuild(*, batch_size: int = REBUILD_BATCH, apps=global_apps) -> dic
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE storefront_catalogentry, storefront_catalogterm")
     return {"listed": listed, "removed": len(stale)}
+
+
+# --------------------------------------------------------------------------- featured products
+
+FEATURED_MAX = 8  # what the home page's "Featured" row shows
+
+
+def featured_add(*, actor, product_id):
+    """Feature a listed product on the home page, after those featured already; featuring it again changes
+    nothing. 422 unless it is listed, or when FEATURED_MAX products are featured."""
+    from shelf.storefront.models import CatalogEntry, CatalogVersion, FeaturedProduct
+
+    require_operator(actor)
+    with transaction.atomic():
+        # The catalog's version row serialises operators featuring at once, so that the cap holds.
+        CatalogVersion.objects.select_for_update().filter(pk=1).first()
+        featured = FeaturedProduct.objects.filter(product_id=product_id).first()
+        if featured is not None:
+            return featured
+        entry = CatalogEntry.objects.filter(product_id=product_id).select_related("product").first()
+        violations = []
+        if entry is None:
+            violations.append(
+                Violation("product_id", "not_listed", _("Only a product on sale in the catalog can be featured."))
+            )
+        elif FeaturedProduct.objects.count() >= FEATURED_MAX:
+            violations.append(
+                Violation(
+                    "product_id",
+                    "too_many",
+                    _("At most %(max)d products are featured; remove one first.") % {"max": FEATURED_MAX},
+                )
+            )
+        raise_if(violations)
+        last = FeaturedProduct.objects.order_by("-position").values_list("position", flat=True).first()
+        featured = FeaturedProduct.objects.create(
+            product=entry.product, position=0 if last is None else last + 1, featured_by=actor
+        )
+        audit_record(actor=actor, target=entry.product, action="product.feature")
+    return featured
+
+
+def featured_remove(*, actor, product_id) -> bool:
+    """Take a product off the home page; False if it was not featured."""
+    from shelf.storefront.models import FeaturedProduct
+
+    require_operator(actor)
+    with transaction.atomic():
+        featured = FeaturedProduct.objects.select_related("product").filter(product_id=product_id).first()
+        if featured is None:
+            return False
+        featured.delete()
+        audit_record(actor=actor, target=featured.product, action="product.unfeature")
+    return True
+
+
+def featured_move(*, actor, product_id, by: int) -> None:
+    """Move a featured product `by` places (-1: earlier, 1: later) by swapping with its neighbour."""
+    from shelf.storefront.models import FeaturedProduct
+
+    require_operator(actor)
+    with transaction.atomic():
+        rows = list(FeaturedProduct.objects.select_for_update().order_by("position", "featured_at"))
+        at = next((i for i, row in enumerate(rows) if str(row.product_id) == str(product_id)), None)
+        if at is None or not 0 <= at + by < len(rows):
+            return
+        rows[at], rows[at + by] = rows[at + by], rows[at]
+        for position, row in enumerate(rows):
+            if row.position != position:
+                row.position = position
+                row.save(update_fields=["position"])

@@ -11,4 +11,5 @@ urlpatterns = [
     path("products/<uuid:product_id>/pictures/<int:picture_id>/", views.picture, name="picture"),
     path("products/<uuid:product_id>/document/", views.document, name="document"),
     path("products/<uuid:product_id>/sbom/<slug:region>/", views.sbom, name="sbom"),
+    path("operator/featured/", views.operator_featured, name="operator_featured"),
 ]

@@ -3,17 +3,22 @@ a listed product (pictures, document, SBOM). Views parse, call one selector and 
 here, everything else is a 404 for everyone (its organisation and operators keep their console previews).
 """
 
+import uuid
 from urllib.parse import urlencode
 
-from django.http import Http404
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from shelf.accounts.access import operator_required
 from shelf.catalog.selectors import category_tree, regions_active
 from shelf.errors import RuleViolations
+from shelf.forms import ServiceError, message_error
 from shelf.orders.selectors import cheapest_offer
 from shelf.products.downloads import document_response, picture_response
 from shelf.products.models import Revision
@@ -21,8 +26,17 @@ from shelf.products.selectors import products_viewable, working_revision
 from shelf.scanning.downloads import sbom_response
 from shelf.scanning.selectors import latest_finished_scan
 from shelf.storefront.cache import cached_part, is_plain_visitor, page_versions, visitor_page
-from shelf.storefront.selectors import catalog_document, catalog_picture, catalog_product, catalog_search
-from shelf.storefront.services import monthly_price
+from shelf.storefront.selectors import (
+    catalog_document,
+    catalog_featured,
+    catalog_newest,
+    catalog_picture,
+    catalog_product,
+    catalog_search,
+    featured_all,
+    is_featured,
+)
+from shelf.storefront.services import FEATURED_MAX, featured_add, featured_move, featured_remove, monthly_price
 from shelf.storefront.verified import verified_panel
 
 HOME_NEWEST = 8  # cards in "New on Shelf"
@@ -41,7 +55,7 @@ def home(request):
     return render(
         request,
         "storefront/home.html",
-        {"tops": category_tree(), "newest": catalog_search(sort="newest", limit=HOME_NEWEST).items},
+        {"tops": category_tree(), "featured": catalog_featured(), "newest": catalog_newest(limit=HOME_NEWEST)},
     )
 
 
@@ -119,18 +133,52 @@ def product_detail(request, product_id):
     and language (shelf.storefront.cache); the header around it (the user, the CSRF token) is drawn per request,
     or, for a visitor with no session, kept whole too with only the CSRF token put in per answer."""
     versions = page_versions()
-    part = cached_part(f"product:{product_id}", lambda: _product_body(product_id), versions)
-    if part is None:
-        return _not_listed(request, product_id)
-    title, body = part
-    context = {"title": title, "body": mark_safe(body)}  # noqa: S308 - rendered by our own template
-    if is_plain_visitor(request):
-        return visitor_page(
-            request,
-            lambda token: render_to_string("storefront/product.html", {**context, "csrf_token": token}, request),
-            versions,
+
+    def page(csrf_token: str | None = None) -> str | None:
+        part = cached_part(f"product:{product_id}", lambda: _product_body(product_id), versions)
+        if part is None:
+            return None
+        title, body = part
+        context = {"title": title, "body": mark_safe(body)}  # noqa: S308 - rendered by our own template
+        if csrf_token is not None:
+            context["csrf_token"] = csrf_token
+        elif request.user.is_authenticated and request.user.is_operator:
+            context["featured"] = is_featured(product_id=product_id)
+        return render_to_string("storefront/product.html", context, request)
+
+    # A plain visitor's whole page is cached: a hit needs neither the body nor the template.
+    response = visitor_page(request, page, versions) if is_plain_visitor(request) else None
+    if response is None:
+        html = page()
+        response = HttpResponse(html) if html is not None else _not_listed(request, product_id)
+    return response
+
+
+@operator_required
+def operator_featured(request):
+    """The home page's featured products: add one by its ID, remove, reorder."""
+    if request.method == "POST":
+        product_id = (request.POST.get("product_id") or "").strip()
+        action = request.POST.get("action")
+        try:
+            product_id = str(uuid.UUID(product_id))
+        except ValueError:
+            messages.error(request, _("Give the product's ID, as its storefront address shows it."))
+            return redirect(request.POST.get("next") or "storefront:operator_featured")
+        try:
+            if action == "add":
+                featured_add(actor=request.user, product_id=product_id)
+            elif action == "remove":
+                featured_remove(actor=request.user, product_id=product_id)
+            elif action in ("up", "down"):
+                featured_move(actor=request.user, product_id=product_id, by=-1 if action == "up" else 1)
+        except ServiceError as exc:
+            message_error(request, exc)
+        nxt = request.POST.get("next")
+        return redirect(
+            nxt if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts=None) else "storefront:operator_featured"
         )
-    return render(request, "storefront/product.html", context)
+    return render(request, "storefront/operator_featured.html", {"rows": featured_all(), "max": FEATURED_MAX})
 
 
 def _product_body(product_id) -> tuple[str, str] | None:

@@ -76,3 +76,16 @@ def test_show_an_unlisted_product_is_not_found(shelf_cli, alice):
     draft = listed_product(alice.organizations.get(), name="Draft", status="draft")
     result = shelf_cli("catalog", "show", str(draft.product_id))
     assert result.returncode == 1 and "404" in result.stderr
+
+
+def test_operators_feature_a_product_and_everyone_lists_the_featured(shelf_cli, listed, olivia, bruce):
+    assert shelf_cli("catalog", "featured").stdout.strip() == "No product is featured."
+    refused = shelf_cli("catalog", "feature", str(listed.product_id), token=token_create(user=bruce, name="cli")[1])
+    assert refused.returncode == 1
+    operator = token_create(user=olivia, name="cli")[1]
+    result = shelf_cli("catalog", "feature", str(listed.product_id), token=operator)
+    assert result.returncode == 0, result.stderr
+    shown = shelf_cli("catalog", "featured")
+    assert "WordPress 建站" in shown.stdout and "Redis" not in shown.stdout
+    assert shelf_cli("catalog", "feature", str(listed.product_id), "--remove", token=operator).returncode == 0
+    assert json.loads(shelf_cli("catalog", "featured", "--json").stdout) == []
