@@ -272,6 +272,7 @@ class ApiErrorShapeMiddleware:
         404: ("not_found", lambda r: _("Not found.")),
         405: ("method_not_allowed", lambda r: _method_not_allowed(r)),
         413: ("too_large", lambda r: _too_big()["message"]),
+        503: ("unavailable", lambda r: _("The service is briefly unavailable (its database); try again shortly.")),
     }
 
     def __init__(self, get_response):

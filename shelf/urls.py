@@ -24,3 +24,5 @@ urlpatterns = [
     path("", include("shelf.compute.urls")),
     path("", include("shelf.console.urls")),
 ]
+
+handler500 = "shelf.console.error_pages.server_error"

@@ -78,3 +78,38 @@ def test_an_unhandled_error_under_api_is_500_in_the_shape(api, alice, monkeypatc
     assert response.status_code == 500
     assert _codes(response) == ["server_error"]
     assert "boom" not in response.content.decode()
+
+
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_database_that_is_down_is_a_503_to_retry_on_pages_and_in_the_api(db, monkeypatch, error):
+    """What a PostgreSQL restart looks like to a request (`make faults` restarts a real one): no 500, no
+    traceback, Retry-After; under /api/ in the JSON error shape."""
+    import django.db
+
+    from shelf.storefront import api as storefront_api
+    from shelf.storefront import views as storefront_views
+
+    def down(**kwargs):
+        raise getattr(django.db, error)("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(storefront_views, "catalog_featured", down)
+    monkeypatch.setattr(storefront_api, "catalog_featured", down)
+    client = Client(raise_request_exception=False)
+    page = client.get("/")
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert "Try again in a few seconds" in page.content.decode()
+    assert "server closed" not in page.content.decode() and "Traceback" not in page.content.decode()
+    answer = client.get("/api/v1/featured")
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert _codes(answer) == ["unavailable"]
+
+
+def test_any_other_unhandled_error_on_a_page_is_a_plain_500(db, monkeypatch):
+    from shelf.storefront import views as storefront_views
+
+    def boom(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(storefront_views, "catalog_featured", boom)
+    page = Client(raise_request_exception=False).get("/")
+    assert page.status_code == 500 and "Server error" in page.content.decode() and "boom" not in page.content.decode()

@@ -22,9 +22,11 @@ def test_visitor_searches_and_opens_the_product(live_server, page, width, height
     page.goto(f"{live_server.url}/")
     expect(page.locator("h1")).to_have_text("Server images, ready to launch")
     expect(page.locator(".category-tile").first).to_be_visible()
-    # Both demo products are new on Shelf; the search below finds only the one whose text says 建站.
-    expect(page.locator(".product-card .card-name", has_text=DEMO_NAME)).to_be_visible()
-    expect(page.locator(".product-card .card-name")).to_have_count(2)
+    # The LNMP stack is featured, and both demo products are new on Shelf; the search below finds only the one
+    # whose text says 建站.
+    expect(page.locator("#featured .card-name")).to_have_text([DEMO_NAME])
+    expect(page.locator(".product-card .card-name", has_text=DEMO_NAME)).to_have_count(2)
+    expect(page.locator(".product-card .card-name")).to_have_count(3)
     page.screenshot(path=SHOTS / f"home-{width}.png", full_page=True)
 
     page.fill(".store-hero input[name=q]", "建站")
@@ -65,7 +67,7 @@ def test_provider_sees_the_storefront_with_a_way_back_to_the_console(live_server
     page.wait_for_url(f"{live_server.url}/provider/")
     page.click("a.brand")
     page.wait_for_url(f"{live_server.url}/")
-    expect(page.locator(".product-card .card-name", has_text=DEMO_NAME)).to_be_visible()
+    expect(page.locator("#featured .card-name", has_text=DEMO_NAME)).to_be_visible()
     page.screenshot(path=SHOTS / f"home-alice-{width}.png")
     page.click("a.console-link")
     page.wait_for_url(f"{live_server.url}/provider/")

@@ -45,6 +45,9 @@ def test_demo_data_lists_alices_products_on_scanned_images_once(db):
         assert re.findall(r'<span class="card-name">([^<]*)</span>', html) == [DEMO_NAME], query
     html = client.get("/products/", {"q": "镜像"}).content.decode()
     assert sorted(re.findall(r'<span class="card-name">([^<]*)</span>', html)) == sorted([DEMO_NAME, BOOT_NAME])
+    # The LNMP stack is the home page's featured product.
+    featured = client.get("/").content.decode().split('id="featured"')[1].split("</section>")[0]
+    assert re.findall(r'<span class="card-name">([^<]*)</span>', featured) == [DEMO_NAME]
     page = client.get(f"/products/{revision.product_id}/").content.decode()
     assert "CNY 59.00" in page and "<code>nginx</code>" in page and "lnmp-quick-start.pdf" in page
 

@@ -11,6 +11,7 @@ from shelf.console.demo.base import TEAM_ORGANIZATION, TEAM_USER, ensure_base_im
 from shelf.console.demo.boot import ensure_boot_product
 from shelf.console.demo.product import ensure_demo_product
 from shelf.forms import ServiceError
+from shelf.storefront.services import featured_add
 
 DEMO_PASSWORD = "shelf-demo"  # noqa: S105 - documented demo credential, refused in production
 
@@ -38,7 +39,14 @@ class Command(BaseCommand):
         # A machine without the image tools, or whose scanner refuses the image, still gets working demo users: the
         # product is reported as missing, with the reason, and the next run tries again.
         alice, olivia = User.objects.get(username="alice"), User.objects.get(username="olivia")
-        self._list("Demo product", ensure_demo_product, alice, olivia, "`make system-deps` installs the image tools")
+        self._list(
+            "Demo product",
+            ensure_demo_product,
+            alice,
+            olivia,
+            "`make system-deps` installs the image tools",
+            feature=True,
+        )
         # The boot test server's image is built from Debian packages: the first run needs the Debian mirrors.
         self._list(
             "Boot test product",
@@ -55,7 +63,7 @@ class Command(BaseCommand):
             if published:
                 self.stdout.write(f"Base image published: {image.name} ({image.region.code}).")
 
-    def _list(self, label, ensure, alice, olivia, hint):
+    def _list(self, label, ensure, alice, olivia, hint, feature=False):
         try:
             revision, created = ensure(alice=alice, olivia=olivia)
         except (RuntimeError, OSError, subprocess.SubprocessError, *ServiceError) as exc:
@@ -63,6 +71,8 @@ class Command(BaseCommand):
             return
         if created:
             self.stdout.write(f"{label} listed: {revision.name} (/products/{revision.product_id}/).")
+            if feature:  # only when listed now: an operator who took it off the home page later is not overruled
+                featured_add(actor=olivia, product_id=revision.product_id)
 
     def _relax_scan_policy(self):
         """A demo machine has no vulnerability data (Shelf ships none); let scans pass without it, visibly."""
