@@ -85,6 +85,11 @@ lint: venv
 bench: system-deps bench-deps venv
 	$(BIN)/python bench/run.py
 
+# Breaks real parts of a running Shelf on purpose (PostgreSQL restarted under load, web processes killed mid-upload,
+# ...) and prints what clients saw; see faults/run.py. Needs root (a private PostgreSQL cluster runs as postgres).
+faults: system-deps venv
+	$(BIN)/python faults/run.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
 

@@ -1,0 +1,359 @@
+"""`make faults`: break real parts of a running Shelf on purpose and check that it survives with nothing lost.
+
+Each scenario starts what it needs in a throwaway directory (its own PostgreSQL cluster, its own data directory,
+gunicorn on a free loopback port), breaks one part, and prints what clients saw and what was left. The exit
+status is non-zero when any scenario fails. `python faults/run.py [NAME ...]` runs some; names: see SCENARIOS.
+
+- postgres-restart: PostgreSQL restarted (fast shutdown) under load from 8 clients against 2 gunicorn workers.
+  Requests during the outage must fail cleanly (503 with Retry-After, no 500, no traceback) and every request
+  must succeed again within a few seconds of the server being back, without restarting Shelf.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-Horse-battery-9"  # noqa: S105 - the throwaway users of throwaway databases
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not found:
+        raise SystemExit(f"PostgreSQL's {name} is not installed (apt-get install postgresql).")
+    return str(found[-1])
+
+
+@contextlib.contextmanager
+def private_postgres(root: Path) -> Iterator[PrivateCluster]:
+    """A PostgreSQL cluster of its own on a free port (initdb refuses root: it runs as `postgres`), removed after."""
+    cluster = PrivateCluster(root / "pg", free_port())
+    cluster.data.mkdir(parents=True)
+    shutil.chown(cluster.data, "postgres", "postgres")
+    os.chmod(root, 0o755)  # noqa: S103 - `postgres` must reach its data directory inside
+    cluster.as_postgres(pg_bin("initdb"), "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "--no-sync")
+    try:
+        cluster.ctl("start")
+        subprocess.run(
+            [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "shelf"], check=True
+        )
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.ctl("stop", "-m", "immediate")
+
+
+@dataclass
+class PrivateCluster:
+    data: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/shelf"
+
+    def as_postgres(self, *command: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True)
+
+    def ctl(self, action: str, *extra: str) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.as_postgres(
+            pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.data / "log"), "-w", action, *extra
+        )
+
+
+@dataclass
+class Shelf:
+    """Shelf on `database_url` with its own data directory: `manage` runs a command, `serve` starts gunicorn."""
+
+    root: Path
+    database_url: str
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "DJANGO_SETTINGS_MODULE": "shelf.settings",
+            "SHELF_DATA_DIR": str(self.root / "data"),
+            "DATABASE_URL": self.database_url,
+            "SHELF_LOG_LEVEL": "CRITICAL",
+        }
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def serve(self, workers: int = 2, port: int | None = None) -> str:
+        port = port or free_port()
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--config", "python:shelf.console.gunicorn_conf",
+                 "shelf.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(f"{url}/api/v1/regions", timeout=2)
+                return url
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Answer:
+    at: float  # when the request was sent, from the start of the load
+    done: float  # when its answer (or the failure) came
+    what: str
+    status: int  # 0: no answer (connection refused or reset)
+    clean: bool  # no traceback or exception text in the body
+
+
+class Load:
+    """`clients` threads sending `requests` (name → function(httpx.Client) → Response) in turn until stopped."""
+
+    def __init__(self, base: str, requests: dict[str, Callable], clients: int = 8):
+        self.base, self.requests, self.clients = base, requests, clients
+        self.answers: list[Answer] = []
+        self.stopping = threading.Event()
+        self.started = time.monotonic()
+
+    def _client(self, n: int) -> None:
+        names = list(self.requests)
+        with httpx.Client(base_url=self.base, timeout=30) as http:
+            i = n
+            while not self.stopping.is_set():
+                name = names[i % len(names)]
+                i += 1
+                sent = time.monotonic() - self.started
+                try:
+                    response = self.requests[name](http)
+                    body = response.text
+                    clean = "Traceback" not in body and "Error at /" not in body
+                    self.answers.append(Answer(sent, self.now(), name, response.status_code, clean))
+                except httpx.TransportError:
+                    self.answers.append(Answer(sent, self.now(), name, 0, True))
+                    time.sleep(0.05)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Load]:
+        threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self.stopping.set()
+            for thread in threads:
+                thread.join(timeout=60)
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _statuses(answers: list[Answer]) -> str:
+    counts = collections.Counter(a.status for a in answers)
+    return ", ".join(f"{status or 'no answer'}: {n}" for status, n in sorted(counts.items())) or "none"
+
+
+def postgres_restart(root: Path) -> tuple[bool, list[str]]:
+    with private_postgres(root) as cluster:
+        shelf = Shelf(root, cluster.url)
+        shelf.manage("migrate", "--noinput", "-v", "0")
+        shelf.manage(
+            "shell",
+            "-c",
+            "from shelf.accounts.services import provider_signup; "
+            f"provider_signup(username='fault', email='fault@example.com', password={PASSWORD!r}, "
+            "organization_name='Fault Images')",
+        )
+        try:
+            base = shelf.serve(workers=2)
+            requests = {
+                "GET /api/v1/catalog": lambda h: h.get("/api/v1/catalog"),
+                "GET / (page)": lambda h: h.get("/"),
+                "POST /api/v1/auth/token (a write)": lambda h: h.post(
+                    "/api/v1/auth/token", json={"username": "fault", "password": PASSWORD, "name": "fault"}
+                ),
+                "GET /products/ (page)": lambda h: h.get("/products/"),
+            }
+            with Load(base, requests).running() as load:
+                time.sleep(5)
+                down = load.now()
+                cluster.ctl("restart", "-m", "fast")
+                up = load.now()
+                time.sleep(10)
+            shelf_alive = all(p.poll() is None for p in shelf.processes)
+        finally:
+            shelf.stop()
+    answers = load.answers
+    ok = {200, 201}
+    before = [a for a in answers if a.done < down]
+    during = [a for a in answers if a.done >= down and a.at < up + 5]  # in flight at the restart, or sent soon after
+    after = [a for a in answers if a.at >= up + 5]
+    failed_during = [a for a in during if a.status not in ok]
+    lines = [
+        f"2 gunicorn workers, 8 clients; PostgreSQL restarted at {down:.1f} s, accepting again at {up:.1f} s",
+        f"before: {_statuses(before)}",
+        f"in flight during the restart or sent within 5 s after it: {_statuses(during)}",
+        f"afterwards ({len(after)} requests): {_statuses(after)}",
+    ]
+    if failed_during:
+        last = max(a.at for a in failed_during)
+        lines.append(f"last failed request sent {last - up:+.1f} s after the server was back")
+    problems = []
+    if any(a.status not in ok for a in before):
+        problems.append("requests failed before the restart")
+    if any(a.status not in ok | {503} for a in during):
+        problems.append("an answer during the outage was neither a success nor a 503")
+    if not all(a.clean for a in answers):
+        problems.append("a body carried a traceback")
+    if not after or any(a.status not in ok for a in after):
+        problems.append("requests still failed more than 5 s after PostgreSQL was back")
+    if not shelf_alive:
+        problems.append("a Shelf process died")
+    lines += [f"PROBLEM: {p}" for p in problems]
+    return not problems, lines
+
+
+def web_killed_mid_upload(root: Path) -> tuple[bool, list[str]]:
+    """kill -9 of every web process while `shelf image import` streams a 192 MiB image into local storage; a new
+    web process on the same port; the CLI (rerun if it gave up) resumes, and the stored object is the file."""
+    shelf = Shelf(root, f"sqlite:///{root / 'data' / 'shelf.sqlite3'}")
+    (root / "data").mkdir()
+    shelf.manage("migrate", "--noinput", "-v", "0")
+    token = shelf.manage(
+        "shell",
+        "-c",
+        "from shelf.accounts.services import provider_signup, token_create; "
+        f"user, _ = provider_signup(username='fault', email='fault@example.com', password={PASSWORD!r}, "
+        "organization_name='Fault Images'); print(token_create(user=user, name='fault')[1])",
+    ).split()[-1]
+    source = root / "disk.raw"
+    with open(source, "wb") as fh:
+        for _ in range(192):
+            fh.write(os.urandom(1 << 20))
+    port = free_port()
+    base = shelf.serve(workers=2, port=port)
+    cli_env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "SHELF_CONFIG": str(root / "cli.json"),
+        "SHELF_URL": base,
+        "SHELF_TOKEN": token,
+    }
+    command = [str(Path(sys.executable).with_name("shelf")), "image", "import", str(source), "-r", "ap-guangzhou",
+               "-n", "fault upload", "-f", "raw", "--no-wait"]  # fmt: skip
+    lines, reruns = [], 0
+    try:
+        cli = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        staged = 0
+        while staged < 64 << 20:
+            if time.monotonic() > deadline or cli.poll() is not None:
+                return False, [f"the upload never reached 64 MiB (CLI: {cli.poll()}): {cli.stdout.read()[-800:]}"]
+            staged = sum(p.stat().st_size for p in (root / "data").rglob("*.partial"))
+            time.sleep(0.05)
+        for process in shelf.processes:
+            process.kill()  # the master; its workers are killed by pkill below
+        subprocess.run(["pkill", "-9", "-f", f"127.0.0.1:{port}"], check=False)
+        for process in shelf.processes:
+            process.wait()
+        shelf.processes.clear()
+        lines.append(f"web processes killed (-9) with {staged / (1 << 20):.0f} MiB staged")
+        time.sleep(2)
+        shelf.serve(workers=2, port=port)
+        output, _ = cli.communicate(timeout=300)
+        while cli.returncode != 0 and reruns < 3:
+            reruns += 1
+            done = subprocess.run(command, env=cli_env, capture_output=True, text=True, timeout=300)
+            cli.returncode, output = done.returncode, done.stdout + done.stderr
+        lines.append(
+            "the CLI resumed by itself (its retries)" if not reruns else f"the CLI resumed when rerun ({reruns}x)"
+        )
+        if cli.returncode != 0:
+            return False, [*lines, f"the CLI failed: {output[-500:]}"]
+        stored = shelf.manage(
+            "shell",
+            "-c",
+            "import hashlib; from shelf.images.models import Image; from shelf.storage import get_storage; "
+            "image = Image.objects.get(); h = hashlib.sha256(); f = get_storage().open(image.storage_key); "
+            "[h.update(b) for b in iter(lambda: f.read(1 << 20), b'')]; print(image.sha256, h.hexdigest(), "
+            "image.stored_size)",
+        ).split()[-3:]
+    finally:
+        shelf.stop()
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    lines.append(f"file sha256 {expected[:16]}…, stored object {stored[1][:16]}…, recorded {stored[0][:16]}…")
+    same = stored[0] == stored[1] == expected and int(stored[2]) == source.stat().st_size
+    return same, lines if same else [*lines, "PROBLEM: the stored object is not the file"]
+
+
+SCENARIOS: dict[str, Callable[[Path], tuple[bool, list[str]]]] = {
+    "postgres-restart": postgres_restart,
+    "web-killed-mid-upload": web_killed_mid_upload,
+}
+
+
+def main(names: list[str]) -> int:
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenarios {unknown}; known: {', '.join(SCENARIOS)}")
+    failed = 0
+    for name in names or list(SCENARIOS):
+        root = Path(tempfile.mkdtemp(prefix=f"shelf-fault-{name}-"))
+        started = time.monotonic()
+        try:
+            survived, lines = SCENARIOS[name](root)
+        except Exception as exc:  # noqa: BLE001 - a scenario that could not run is a failure, reported like one
+            survived, lines = False, [f"could not run: {exc!r}"]
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        failed += not survived
+        print(f"{name}: {'SURVIVED' if survived else 'FAILED'} ({time.monotonic() - started:.0f} s)")
+        for line in lines:
+            print(f"  {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
