@@ -16,7 +16,7 @@ APT_COMMANDS := qemu-img mkfs.ext4 mkfs.xfs mkfs.vfat sgdisk sfdisk db5.3_load c
 BENCH_APT_PACKAGES := wrk
 BENCH_APT_COMMANDS := wrk
 
-.PHONY: run test test-slow lint bench venv system-deps bench-deps migrate demo clean openapi
+.PHONY: run test test-slow lint bench faults venv system-deps bench-deps migrate demo clean openapi
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)

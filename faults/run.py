@@ -114,9 +114,21 @@ class Shelf:
         port = port or free_port()
         self.processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "python:shelf.console.gunicorn_conf",
-                 "shelf.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-                env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    "python:shelf.console.gunicorn_conf",
+                    "shelf.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(workers),
+                ],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )  # fmt: skip
         )
         url = f"http://127.0.0.1:{port}"
