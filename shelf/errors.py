@@ -41,6 +41,16 @@ class Conflict(Exception):
         super().__init__(message)
 
 
+class StorageFull(Exception):
+    """The object store has no room for the bytes (HTTP 507); nothing of the refused write is kept."""
+
+    def __init__(self, message: str, code: str = "storage_full", field: str | None = None):
+        self.message = message
+        self.code = code
+        self.field = field
+        super().__init__(message)
+
+
 class TooLarge(Exception):
     """A size or quota limit was exceeded (HTTP 413)."""
 

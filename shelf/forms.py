@@ -8,10 +8,10 @@ Django form, or a message at the top of the page (one per field when the page pl
 from django import forms
 from django.contrib import messages
 
-from shelf.errors import Conflict, RuleViolations, TooLarge, Violation
+from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge, Violation
 
 # What a console view catches around a service call.
-ServiceError = (RuleViolations, Conflict, TooLarge)
+ServiceError = (RuleViolations, Conflict, TooLarge, StorageFull)
 
 
 def add_violations(form: forms.Form, exc: RuleViolations) -> None:

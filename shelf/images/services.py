@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from shelf.accounts.models import Organization, User
 from shelf.audit.services import audit_record
 from shelf.catalog.models import Region
-from shelf.errors import Conflict, RuleViolations, TooLarge, Violation, raise_if
+from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge, Violation, raise_if
 from shelf.images import rules
 from shelf.images.hashing import ResumableSha256
 from shelf.images.models import Image, ImageUpload
@@ -209,7 +209,7 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
 
         try:
             written = storage.staging_write(key, received, new_bytes())
-        except RuleViolations:
+        except (RuleViolations, StorageFull):
             # Keep what was acknowledged before this chunk; drop the partial chunk and its reservation.
             storage.staging_write(key, received, iter(()))
             Image.objects.filter(pk=image.pk).update(stored_size=received)

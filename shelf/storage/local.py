@@ -1,8 +1,10 @@
 """Local-filesystem object storage under the data directory, sharded by the key's first components."""
 
 import contextlib
+import errno
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -11,10 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+
+from shelf.errors import StorageFull
+
+logger = logging.getLogger(__name__)
+
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 STAGING_SUFFIX = ".partial"
 COPY_BUFFER = 1024 * 1024
 LOCK_STRIPE_HEX = 3  # 4096 lock files at most
+
+
+def _is_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class LocalStorage:
@@ -32,6 +44,15 @@ class LocalStorage:
     def _staging(self, key: str) -> Path:
         return self._path(key).with_name(self._path(key).name + STAGING_SUFFIX)
 
+    def _full(self, key: str) -> StorageFull:
+        logger.error("object storage full under %s: a write of %s was refused", self.root, key)
+        return StorageFull(
+            _(
+                "The marketplace's storage is full, so these bytes were not stored (what was stored before is kept). "
+                "Try again later."
+            )
+        )
+
     # staged uploads
 
     def staging_write(self, key: str, offset: int, chunks: Iterator[bytes]) -> int:
@@ -45,6 +66,11 @@ class LocalStorage:
                 written += len(chunk)
             # Anything beyond what was acknowledged belongs to an earlier, abandoned attempt.
             os.ftruncate(fd, offset + written)
+        except OSError as exc:
+            if not _is_full(exc):
+                raise
+            os.ftruncate(fd, offset)  # keep what came before this write, nothing of it (shrinking needs no room)
+            raise self._full(key) from exc
         finally:
             os.close(fd)
         return written
@@ -103,8 +129,10 @@ class LocalStorage:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp_name, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp_name).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and _is_full(exc):
+                raise self._full(key) from exc
             raise
         return written
 
