@@ -267,34 +267,100 @@ def postgres_restart(root: Path) -> tuple[bool, list[str]]:
     return not problems, lines
 
 
-def web_killed_mid_upload(root: Path) -> tuple[bool, list[str]]:
-    """kill -9 of every web process while `shelf image import` streams a 192 MiB image into local storage; a new
-    web process on the same port; the CLI (rerun if it gave up) resumes, and the stored object is the file."""
-    shelf = Shelf(root, f"sqlite:///{root / 'data' / 'shelf.sqlite3'}")
-    (root / "data").mkdir()
-    shelf.manage("migrate", "--noinput", "-v", "0")
-    token = shelf.manage(
+def _provider_token(shelf: Shelf) -> str:
+    return shelf.manage(
         "shell",
         "-c",
         "from shelf.accounts.services import provider_signup, token_create; "
         f"user, _ = provider_signup(username='fault', email='fault@example.com', password={PASSWORD!r}, "
         "organization_name='Fault Images'); print(token_create(user=user, name='fault')[1])",
     ).split()[-1]
-    source = root / "disk.raw"
-    with open(source, "wb") as fh:
-        for _ in range(192):
+
+
+def _random_file(path: Path, mib: int) -> Path:
+    with open(path, "wb") as fh:
+        for _ in range(mib):
             fh.write(os.urandom(1 << 20))
-    port = free_port()
-    base = shelf.serve(workers=2, port=port)
-    cli_env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(root),
-        "SHELF_CONFIG": str(root / "cli.json"),
-        "SHELF_URL": base,
-        "SHELF_TOKEN": token,
-    }
+    return path
+
+
+def _stored(shelf: Shelf) -> tuple[str, str, int]:
+    """(the SHA-256 Shelf recorded, the SHA-256 of the stored object, its stored size) of the one image."""
+    recorded, actual, size = shelf.manage(
+        "shell",
+        "-c",
+        "import hashlib; from shelf.images.models import Image; from shelf.storage import get_storage; "
+        "image = Image.objects.get(); h = hashlib.sha256(); f = get_storage().open(image.storage_key); "
+        "[h.update(b) for b in iter(lambda: f.read(1 << 20), b'')]; print(image.sha256, h.hexdigest(), "
+        "image.stored_size)",
+    ).split()[-3:]
+    return recorded, actual, int(size)
+
+
+def _cli(root: Path, base: str, token: str, source: Path) -> tuple[list[str], dict]:
+    env = {"PATH": os.environ["PATH"], "HOME": str(root), "SHELF_CONFIG": str(root / "cli.json"), "SHELF_URL": base}
     command = [str(Path(sys.executable).with_name("shelf")), "image", "import", str(source), "-r", "ap-guangzhou",
                "-n", "fault upload", "-f", "raw", "--no-wait"]  # fmt: skip
+    return command, {**env, "SHELF_TOKEN": token}
+
+
+def disk_full(root: Path) -> tuple[bool, list[str]]:
+    """`shelf image import` of 96 MiB into an object store on a 40 MiB filesystem: a clear error, nothing of the
+    refused chunk kept, the quota unchanged; once the filesystem is grown, the same command resumes and the
+    stored object is the file."""
+    shelf = Shelf(root, f"sqlite:///{root / 'data' / 'shelf.sqlite3'}")
+    objects = root / "data" / "objects"
+    objects.mkdir(parents=True)
+    shelf.manage("migrate", "--noinput", "-v", "0")
+    token = _provider_token(shelf)
+    source = _random_file(root / "disk.raw", 96)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "shelf-fault-full", str(objects)], check=True)
+    lines = []
+    try:
+        base = shelf.serve(workers=2)
+        command, env = _cli(root, base, token, source)
+        first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        said = " ".join((first.stdout + first.stderr).split())
+        lines.append(f"on the full disk the CLI exited {first.returncode}: …{said[-160:]}")
+        held = shelf.manage(
+            "shell",
+            "-c",
+            "from shelf.images.models import Image; from shelf.images.services import organization_storage_used; "
+            "image = Image.objects.get(); print(image.status, image.stored_size, "
+            "organization_storage_used(image.organization))",
+        ).split()[-3:]
+        staged = sum(p.stat().st_size for p in objects.rglob("*.partial"))
+        lines.append(f"image {held[0]}, {int(held[1]) >> 20} MiB acknowledged and {staged >> 20} MiB on disk")
+        subprocess.run(["mount", "-o", "remount,size=256m", str(objects)], check=True)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        lines.append(f"after the filesystem grew the same command exited {second.returncode}")
+        recorded, actual, size = _stored(shelf)
+    finally:
+        shelf.stop()
+        subprocess.run(["umount", "-l", str(objects)], check=False)
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    lines.append(f"file sha256 {expected[:16]}…, stored object {actual[:16]}…, recorded {recorded[:16]}…")
+    problems = []
+    if first.returncode == 0 or "storage is full" not in said:
+        problems.append("the CLI did not say that the storage is full")
+    if held[0] != "importing" or int(held[1]) != staged:
+        problems.append("what is on disk is not what was acknowledged")
+    if second.returncode != 0 or not recorded == actual == expected or size != source.stat().st_size:
+        problems.append("the resumed upload did not store the file")
+    return not problems, lines + [f"PROBLEM: {p}" for p in problems]
+
+
+def web_killed_mid_upload(root: Path) -> tuple[bool, list[str]]:
+    """kill -9 of every web process while `shelf image import` streams a 192 MiB image into local storage; a new
+    web process on the same port; the CLI (rerun if it gave up) resumes, and the stored object is the file."""
+    shelf = Shelf(root, f"sqlite:///{root / 'data' / 'shelf.sqlite3'}")
+    (root / "data").mkdir()
+    shelf.manage("migrate", "--noinput", "-v", "0")
+    token = _provider_token(shelf)
+    source = _random_file(root / "disk.raw", 192)
+    port = free_port()
+    base = shelf.serve(workers=2, port=port)
+    command, cli_env = _cli(root, base, token, source)
     lines, reruns = [], 0
     try:
         cli = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -324,25 +390,19 @@ def web_killed_mid_upload(root: Path) -> tuple[bool, list[str]]:
         )
         if cli.returncode != 0:
             return False, [*lines, f"the CLI failed: {output[-500:]}"]
-        stored = shelf.manage(
-            "shell",
-            "-c",
-            "import hashlib; from shelf.images.models import Image; from shelf.storage import get_storage; "
-            "image = Image.objects.get(); h = hashlib.sha256(); f = get_storage().open(image.storage_key); "
-            "[h.update(b) for b in iter(lambda: f.read(1 << 20), b'')]; print(image.sha256, h.hexdigest(), "
-            "image.stored_size)",
-        ).split()[-3:]
+        recorded, actual, size = _stored(shelf)
     finally:
         shelf.stop()
     expected = hashlib.sha256(source.read_bytes()).hexdigest()
-    lines.append(f"file sha256 {expected[:16]}…, stored object {stored[1][:16]}…, recorded {stored[0][:16]}…")
-    same = stored[0] == stored[1] == expected and int(stored[2]) == source.stat().st_size
+    lines.append(f"file sha256 {expected[:16]}…, stored object {actual[:16]}…, recorded {recorded[:16]}…")
+    same = recorded == actual == expected and size == source.stat().st_size
     return same, lines if same else [*lines, "PROBLEM: the stored object is not the file"]
 
 
 SCENARIOS: dict[str, Callable[[Path], tuple[bool, list[str]]]] = {
     "postgres-restart": postgres_restart,
     "web-killed-mid-upload": web_killed_mid_upload,
+    "disk-full": disk_full,
 }
 
 
