@@ -7,6 +7,7 @@ may not use must be refused without changing a row of the database.
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -135,3 +136,36 @@ def test_matrix(world, row: Row, role: str):
         assert str(world.ids[key]).encode() not in response.content, (path, key)
     if before is not None:
         assert snapshot() == before, f"{row.id} as {role} changed the database"
+
+
+NOT_IDS = {"period", "region_code", "org_slug"}  # a month, a region's code, a slug: no object's id
+
+
+def unknown(value):
+    """An id of the same kind that names nothing: an integer past every column's range, or a fresh UUID."""
+    return 2**70 if isinstance(value, int) else uuid.uuid4()
+
+
+def unknown_cases():
+    for row in ROWS:
+        if not any(key not in NOT_IDS and not key.startswith("=") for key in row.args.values()):
+            continue
+        seen_by = [r for r in ROLES if row.expect[r] in (200, 302)]
+        who = row.owners[0] if row.owners else seen_by[0] if seen_by else "operator"
+        yield pytest.param(row, who, id=f"{row.id} as {who}")
+
+
+@pytest.mark.parametrize(("row", "role"), list(unknown_cases()))
+def test_an_unknown_id_is_404_for_whoever_may_see_the_object(world, row: Row, role: str):
+    """Ids that name nothing (a fresh UUID, an integer too large for any column) are a 404, never a 500, and an
+    unsafe method changes nothing."""
+    ids = dict(world.ids)
+    for key in row.args.values():
+        if key not in NOT_IDS and not key.startswith("="):
+            ids[key] = unknown(ids[key])
+    client, headers = client_for(world, role, row)
+    before = None if row.method in SAFE else snapshot()
+    response = request(client, headers, row, url(row, ids))
+    assert response.status_code == 404, (url(row, ids), response.status_code, response.content[:300])
+    if before is not None:
+        assert snapshot() == before
