@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -36,7 +37,8 @@ from tests.orders.conftest import order_body, place
 from tests.products.conftest import make_image
 from tests.reviews.conftest import submitted_product
 
-ROLES = ("anonymous", "buyer", "other_buyer", "member", "other_member", "operator")
+# Columns every request may write without changing anything anyone owns.
+VOLATILE = {"accounts.ApiToken": {"last_used_at"}, "accounts.User": {"last_login"}}
 
 
 @dataclass
@@ -45,6 +47,7 @@ class World:
     tokens: dict[str, str]  # role -> raw bearer token
     ids: dict[str, object] = field(default_factory=dict)  # what a URL argument names -> its value
     data_dir: object = None
+    baseline: dict = field(default_factory=dict)  # snapshot() of the built world: every test starts from it
 
 
 def _approve(operator: ApiClient, revision_id: int) -> None:
@@ -187,11 +190,24 @@ def _build_world(data_dir) -> World:
     return world
 
 
+def snapshot() -> dict:
+    """Every row of every Shelf table, less the columns a mere request writes."""
+    state = {}
+    for model in apps.get_models():
+        if not model.__module__.startswith("shelf."):
+            continue
+        label = model._meta.label
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE.get(label, ())]
+        state[label] = list(model.objects.order_by("pk").values_list(*fields))
+    return state
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("matrix-data")
     with django_db_blocker.unblock(), override_settings(DATA_DIR=data_dir), transaction.atomic():
         world = _build_world(data_dir)
+        world.baseline = snapshot()
         yield world
         transaction.set_rollback(True)
 

@@ -11,13 +11,13 @@ import uuid
 from urllib.parse import urlencode
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from ninja.operation import PathView
 
+from tests.security.conftest import snapshot
 from tests.security.matrix import LOGIN, ROLES, ROWS, SAFE, Row
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,6 @@ pytestmark = pytest.mark.django_db
 # Django's own admin (staff only, object ids of every model) is not Shelf's console and has no row.
 NOT_IN_THE_MATRIX = ("admin/",)
 ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
-# Columns every request may write without changing anything anyone owns.
-VOLATILE = {"accounts.ApiToken": {"last_used_at"}, "accounts.User": {"last_login"}}
 
 
 def _patterns(patterns, prefix=""):
@@ -88,18 +86,6 @@ def client_for(world, role: str, row: Row) -> tuple[Client, dict]:
     return client, {}
 
 
-def snapshot() -> dict:
-    """Every row of every Shelf table, less the columns a mere request writes."""
-    state = {}
-    for model in apps.get_models():
-        if not model.__module__.startswith("shelf."):
-            continue
-        label = model._meta.label
-        fields = [f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE.get(label, ())]
-        state[label] = list(model.objects.order_by("pk").values_list(*fields))
-    return state
-
-
 def request(client: Client, headers: dict, row: Row, path: str):
     method = row.method.lower()
     if row.route.startswith("api/") and row.method not in SAFE:
@@ -120,7 +106,6 @@ def cases():
 def test_matrix(world, row: Row, role: str):
     client, headers = client_for(world, role, row)
     path = url(row, world.ids)
-    before = None if row.method in SAFE else snapshot()
     response = request(client, headers, row, path)
     expected = row.expect[role]
     got = response.status_code
@@ -134,8 +119,8 @@ def test_matrix(world, row: Row, role: str):
         assert not set(row.absent) & set(response.json()), (path, response.json())
     for key in row.unseen if got == 200 else ():
         assert str(world.ids[key]).encode() not in response.content, (path, key)
-    if before is not None:
-        assert snapshot() == before, f"{row.id} as {role} changed the database"
+    if row.method not in SAFE:
+        assert snapshot() == world.baseline, f"{row.id} as {role} changed the database"
 
 
 NOT_IDS = {"period", "region_code", "org_slug"}  # a month, a region's code, a slug: no object's id
@@ -164,8 +149,7 @@ def test_an_unknown_id_is_404_for_whoever_may_see_the_object(world, row: Row, ro
         if key not in NOT_IDS and not key.startswith("="):
             ids[key] = unknown(ids[key])
     client, headers = client_for(world, role, row)
-    before = None if row.method in SAFE else snapshot()
     response = request(client, headers, row, url(row, ids))
     assert response.status_code == 404, (url(row, ids), response.status_code, response.content[:300])
-    if before is not None:
-        assert snapshot() == before
+    if row.method not in SAFE:
+        assert snapshot() == world.baseline
