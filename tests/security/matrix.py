@@ -350,3 +350,19 @@ row(
     page(404, anonymous=404),
     variant="unlisted",
 )
+
+# --- an object where a route for another kind expects one ----------------------------------------------------------
+# Its launcher (and the operators) also read a build server as an instance; nobody else does.
+row(A + "instances/<uuidstr:instance_id>", "GET", SERVER, api(404, member=200, operator=200), variant="a build server")
+row(A + "build-servers/<uuidstr:instance_id>", "GET", INST, api(404), variant="a buyer's instance")
+row("instances/<uuid:instance_id>/", "GET", SERVER, page(404, operator=200), variant="a build server")
+row("provider/build-servers/<uuid:instance_id>/", "GET", INST, page(404), variant="a buyer's instance")
+row(A + "images/<uuidstr:image_id>", "GET", {"image_id": "base_image"}, api(404, operator=200), variant="a base image")
+row("buy/<uuid:product_id>/", "GET", {"product_id": "review_product"}, page(404), variant="unlisted")
+row(
+    "products/<uuid:product_id>/document/",
+    "GET",
+    {"product_id": "review_product"},
+    page(404, anonymous=404),
+    variant="unlisted",
+)
