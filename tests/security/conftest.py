@@ -1,8 +1,9 @@
 """One shared set of objects for the isolation matrix, built once per module inside a transaction rolled back after.
 
-Every object belongs to one owner: alice's organisation ("member") for the provider side, bruce ("buyer") for the
-buyer side, the operators for reference data. bob's organisation ("other_member") and carol ("other_buyer") own
-look-alikes of their own, so a selector that forgets its owner filter shows up as a 200 where a 404 is expected.
+Every object belongs to one owner: alice's organisation (alan, the role "member", is in it) for the provider side,
+bruce ("buyer") for the buyer side, the operators for reference data. bob's organisation ("other_member") and carol
+("other_buyer") own look-alikes of their own, so a selector that forgets its owner filter shows up as a 200 where a
+404 is expected.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from shelf.accounts.models import User
-from shelf.accounts.services import buyer_signup, operator_create, provider_signup, token_create
+from shelf.accounts.services import buyer_signup, membership_add, operator_create, provider_signup, token_create
 from shelf.catalog.models import Category, Region
 from shelf.catalog.services import agreement_create
 from shelf.compute.services import build_server_launch, instance_booted, instance_launch_begin, instance_launched
@@ -108,11 +109,16 @@ def _build_world(data_dir) -> World:
     bruce = buyer_signup(username="bruce", email="bruce@example.com", password=PASSWORD)
     carol = buyer_signup(username="carol", email="carol@example.com", password=PASSWORD)
     olivia = operator_create(username="olivia", email="olivia@example.com", password=PASSWORD)
+    # The role "member" is alan: in alice's organisation, the maker of none of its objects.
+    alan = User.objects.create_user(
+        username="alan", email="alan@example.com", password=PASSWORD, kind=User.Kind.PROVIDER
+    )
+    membership_add(actor=alice, organization=alice.organizations.get(), user=alan)
     users = {
         "anonymous": None,
         "buyer": bruce,
         "other_buyer": carol,
-        "member": alice,
+        "member": alan,
         "other_member": bob,
         "operator": olivia,
     }

@@ -6,8 +6,9 @@ each role. Outcomes: an HTTP status, or LOGIN (a 302 to the sign-in page).
 
 Safe methods are asked by every role. An unsafe method is asked by every role not in `owners` (what it does for
 an owner is the business of that feature's own tests): each must be refused, and the database must not change.
-The objects belong to alice's organisation ("member"), to bruce ("buyer") or to the operators; bob's organisation
-("other_member") and carol ("other_buyer") own look-alikes and must see none of these.
+The objects belong to alice's organisation, to bruce ("buyer") or to the operators. "member" is alan, a member of
+alice's organisation who created none of them: access comes from the organisation, not from who made the object.
+bob's organisation ("other_member") and carol ("other_buyer") own look-alikes and must see none of these.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def row(route, method, args, expect, owners=(), **kw) -> None:
 
 
 # --- the HTTP API ---------------------------------------------------------------------------------------------------
-row(A + "tokens/<token_id>", "DELETE", {"token_id": "token"}, REFUSED_API, M)
+# A token is its user's own: not even a colleague in the same organisation may revoke it.
+row(A + "tokens/<token_id>", "DELETE", {"token_id": "token"}, REFUSED_API)
 row(A + "agreements/<agreement_id>", "GET", {"agreement_id": "agreement"}, PROVIDER_API)
 row(A + "images/<uuidstr:image_id>", "GET", IMG, PROVIDER_API)
 row(A + "images/<uuidstr:image_id>", "DELETE", IMG, REFUSED_API, M)
@@ -195,7 +197,7 @@ row(A + "operator/commission-rates/<rate_id>", "PUT", {"rate_id": "rate"}, OPERA
 row(A + "operator/commission-rates/<rate_id>", "DELETE", {"rate_id": "rate"}, OPERATOR_API, OP)
 
 # --- the web console ------------------------------------------------------------------------------------------------
-row("accounts/tokens/<int:token_id>/revoke/", "POST", {"token_id": "token"}, page(404), M)
+row("accounts/tokens/<int:token_id>/revoke/", "POST", {"token_id": "token"}, page(404))
 row("provider/images/<uuid:image_id>/", "GET", IMG, PROVIDER_ONLY_PAGE)
 row("provider/images/<uuid:image_id>/copy/", "POST", IMG, page(404), M, body={"region": "ap-shanghai"})
 row("provider/images/<uuid:image_id>/delete/", "POST", IMG, page(404), M)
