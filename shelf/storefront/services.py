@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.apps import apps as global_apps
 from django.db import connection, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
@@ -176,7 +177,8 @@ FEATURED_MAX = 8  # what the home page's "Featured" row shows
 
 def featured_add(*, actor, product_id):
     """Feature a listed product on the home page, after those featured already; featuring it again changes
-    nothing. 422 unless it is listed, or when FEATURED_MAX products are featured."""
+    nothing. 404 when there is no such product; 422 unless it is listed, or when FEATURED_MAX are featured."""
+    from shelf.products.models import Product
     from shelf.storefront.models import CatalogEntry, CatalogVersion, FeaturedProduct
 
     require_operator(actor)
@@ -187,6 +189,8 @@ def featured_add(*, actor, product_id):
         if featured is not None:
             return featured
         entry = CatalogEntry.objects.filter(product_id=product_id).select_related("product").first()
+        if entry is None and not Product.objects.filter(pk=product_id).exists():
+            raise Http404  # no such product: an id naming nothing is a 404, as everywhere
         violations = []
         if entry is None:
             violations.append(

@@ -155,6 +155,9 @@ row(
     api(404, anonymous=404),
     variant="unlisted",
 )
+# Featuring a product on the home page is the operators' alone (what it does for them: tests/storefront).
+row(A + "featured/<uuidstr:product_id>", "PUT", PROD, REFUSED_API, OP)
+row(A + "featured/<uuidstr:product_id>", "DELETE", PROD, REFUSED_API, OP)
 row(A + "orders/<order_id>", "GET", ORDER, api(404, buyer=200, operator=200))
 row(
     A + "provider/orders/<order_id>",

@@ -109,3 +109,7 @@ def test_a_bad_product_id_in_the_console_is_explained(olivia):
     answer = web_client(olivia).post("/operator/featured/", {"product_id": "not-an-id", "action": "add"}, follow=True)
     assert "Give the product" in answer.content.decode()
     assert FeaturedProduct.objects.count() == 0
+
+
+def test_featuring_a_product_that_does_not_exist_is_404(api, olivia):
+    assert api(olivia).put("/api/v1/featured/4b7c5e4e-0000-4000-8000-000000000000").status_code == 404
