@@ -387,6 +387,17 @@ def catalog() -> None:
         print(f"  {text}", flush=True)
 
 
+@benchmark("load")
+def load() -> None:
+    """50 clients for 60 s mixing catalog reads, draft saves, uploads and orders against 2 web and 2 worker
+    processes on a PostgreSQL cluster of its own; no 5xx, no lost edit, one charge per order (bench/load.py)."""
+    from bench.load import bench_load
+
+    print("mixed load on PostgreSQL", flush=True)
+    for text in bench_load():
+        print(f"  {text}", flush=True)
+
+
 @benchmark("compute-launch")
 def compute_launch() -> None:
     """Order to running with the boot image under the local back end: 5 sequential and 5 concurrent launches."""

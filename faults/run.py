@@ -149,6 +149,8 @@ class Shelf:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        # VMs the workers started (qemu daemonizes: a boot check, an instance) have their files under the root.
+        subprocess.run(["pkill", "-9", "-f", f"qemu-system.*{self.root}"], check=False)
 
 
 @dataclass
