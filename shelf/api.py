@@ -14,7 +14,7 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from shelf.accounts.services import token_authenticate
-from shelf.errors import Conflict, RuleViolations, TooLarge
+from shelf.errors import Conflict, RuleViolations, TooLarge, Unavailable
 from shelf.units import human_bytes
 
 
@@ -188,6 +188,13 @@ def on_conflict(request, exc: Conflict):
 def on_too_large(request, exc: TooLarge):
     return api.create_response(
         request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=413
+    )
+
+
+@api.exception_handler(Unavailable)
+def on_unavailable(request, exc: Unavailable):
+    return api.create_response(
+        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=503
     )
 
 

@@ -1,10 +1,12 @@
 import os
+import subprocess
 
 import pytest
 from django.test import Client
 
 from shelf.accounts.models import User
 from shelf.accounts.services import buyer_signup, operator_create, provider_signup, token_create
+from tests import s3
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -14,6 +16,36 @@ def _data_dir(settings, tmp_path):
     """Every test gets its own data directory, so storage written by one test never leaks into another."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _object_store(settings):
+    """With S3 selected by the environment (the second run of .ci/run), every test gets its own bucket, as it
+    gets its own data directory."""
+    if settings.SHELF_STORAGE == s3.S3_STORAGE:
+        settings.SHELF_S3_BUCKET = s3.new_bucket(s3.client(settings.SHELF_S3_ENDPOINT))
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory):
+    """A moto S3 server of this test process, started once and killed at the end."""
+    s3.require_moto()
+    process, endpoint = s3.start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield endpoint
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def s3_bucket(settings, moto_endpoint):
+    """Shelf on S3 for this test: a fresh bucket of the moto server; yields (client, bucket)."""
+    client = s3.client(moto_endpoint)
+    bucket = s3.use_s3(settings, moto_endpoint, client)
+    return client, bucket
 
 
 @pytest.fixture(autouse=True)
