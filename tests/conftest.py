@@ -22,8 +22,13 @@ def _data_dir(settings, tmp_path):
 def _object_store(settings):
     """With S3 selected by the environment (the second run of .ci/run), every test gets its own bucket, as it
     gets its own data directory."""
-    if settings.SHELF_STORAGE == s3.S3_STORAGE:
-        settings.SHELF_S3_BUCKET = s3.new_bucket(s3.client(settings.SHELF_S3_ENDPOINT))
+    if settings.SHELF_STORAGE != s3.S3_STORAGE:
+        yield
+        return
+    client = s3.client(settings.SHELF_S3_ENDPOINT)
+    settings.SHELF_S3_BUCKET = bucket = s3.new_bucket(client)
+    yield
+    s3.drop_bucket(client, bucket)  # the server keeps objects in memory: a whole run's would add up
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +50,8 @@ def s3_bucket(settings, moto_endpoint):
     """Shelf on S3 for this test: a fresh bucket of the moto server; yields (client, bucket)."""
     client = s3.client(moto_endpoint)
     bucket = s3.use_s3(settings, moto_endpoint, client)
-    return client, bucket
+    yield client, bucket
+    s3.drop_bucket(client, bucket)
 
 
 @pytest.fixture(autouse=True)

@@ -68,6 +68,15 @@ def client(endpoint: str):
     return _client(endpoint, ACCESS_KEY, SECRET_KEY, REGION)
 
 
+def fresh_client(endpoint: str):
+    """A client of its own, sharing nothing with the one Shelf uses."""
+    import boto3
+
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+    )
+
+
 def new_bucket(s3) -> str:
     name = f"shelf-test-{uuid.uuid4().hex[:20]}"
     s3.create_bucket(Bucket=name)
@@ -78,10 +87,23 @@ def use_s3(settings, endpoint: str, s3) -> str:
     """Point Shelf at a fresh bucket of the server at `endpoint`, with S3's smallest part size."""
     settings.SHELF_STORAGE = S3_STORAGE
     settings.SHELF_S3_ENDPOINT = endpoint
-    settings.SHELF_S3_ACCESS_KEY, settings.SHELF_S3_SECRET_KEY, settings.SHELF_S3_REGION = ACCESS_KEY, SECRET_KEY, REGION
+    settings.SHELF_S3_ACCESS_KEY, settings.SHELF_S3_SECRET_KEY, settings.SHELF_S3_REGION = (
+        ACCESS_KEY,
+        SECRET_KEY,
+        REGION,
+    )
     settings.SHELF_S3_PART_SIZE = 5 * 1024 * 1024
     settings.SHELF_S3_BUCKET = new_bucket(s3)
     return settings.SHELF_S3_BUCKET
+
+
+def drop_bucket(s3, bucket: str) -> None:
+    for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=bucket)
 
 
 def bucket_contents(s3, bucket: str) -> list[str]:
@@ -91,6 +113,16 @@ def bucket_contents(s3, bucket: str) -> list[str]:
         keys += [item["Key"] for item in page.get("Contents", [])]
     uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     return sorted(keys + [f"multipart:{upload['Key']}" for upload in uploads])
+
+
+def downloaded(response) -> tuple[int, bytes, dict]:
+    """A picture or document as a browser gets it: the bytes Shelf sends, or those of the presigned S3 URL it
+    redirects to. Returns (status, body, headers)."""
+    if response.status_code == 302 and "X-Amz-Signature=" in response["Location"]:
+        with urllib.request.urlopen(response["Location"], timeout=30) as answer:  # noqa: S310 - loopback moto
+            return answer.status, answer.read(), dict(answer.headers)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, body, dict(response.headers)
 
 
 def stored_copies(settings, needle: str) -> list[Path]:

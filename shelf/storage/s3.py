@@ -81,7 +81,10 @@ class S3Storage:
         if not self.bucket:
             raise StorageError("SHELF_S3_BUCKET is not set")
         self.client = _client(
-            settings.SHELF_S3_ENDPOINT, settings.SHELF_S3_ACCESS_KEY, settings.SHELF_S3_SECRET_KEY, settings.SHELF_S3_REGION
+            settings.SHELF_S3_ENDPOINT,
+            settings.SHELF_S3_ACCESS_KEY,
+            settings.SHELF_S3_SECRET_KEY,
+            settings.SHELF_S3_REGION,
         )
         self.part_size = max(settings.SHELF_S3_PART_SIZE, PART_MIN)
         self.tmp = Path(location) / ".tmp"
@@ -259,9 +262,7 @@ class S3Storage:
                     if len(buffer) == size:
                         with _errors("store a part of", key):
                             if upload_id is None:
-                                upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)[
-                                    "UploadId"
-                                ]
+                                upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
                             number = len(parts) + 1
                             etag = self.client.upload_part(
                                 Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)

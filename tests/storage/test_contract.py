@@ -91,7 +91,9 @@ def test_staged_upload_resumes_in_a_new_process_and_stores_identical_bytes(backe
         storage = forget()
         with storage.staging_lock(KEY):
             assert storage.staging_size(KEY) == acknowledged
-            acknowledged += storage.staging_write(KEY, acknowledged, pieces(data[acknowledged : acknowledged + size], 64 * 1024))
+            acknowledged += storage.staging_write(
+                KEY, acknowledged, pieces(data[acknowledged : acknowledged + size], 64 * 1024)
+            )
     assert acknowledged == len(data)
     storage = forget()
     with storage.staging_lock(KEY):
