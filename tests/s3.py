@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -115,14 +116,14 @@ def bucket_contents(s3, bucket: str) -> list[str]:
     return sorted(keys + [f"multipart:{upload['Key']}" for upload in uploads])
 
 
-def downloaded(response) -> tuple[int, bytes, dict]:
+def downloaded(response) -> tuple[int, bytes, Mapping[str, str]]:
     """A picture or document as a browser gets it: the bytes Shelf sends, or those of the presigned S3 URL it
     redirects to. Returns (status, body, headers)."""
     if response.status_code == 302 and "X-Amz-Signature=" in response["Location"]:
         with urllib.request.urlopen(response["Location"], timeout=30) as answer:  # noqa: S310 - loopback moto
-            return answer.status, answer.read(), dict(answer.headers)
+            return answer.status, answer.read(), answer.headers  # case-insensitive, like Django's
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    return response.status_code, body, dict(response.headers)
+    return response.status_code, body, response.headers
 
 
 def stored_copies(settings, needle: str) -> list[Path]:
