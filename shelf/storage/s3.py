@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -104,8 +104,11 @@ class S3Storage:
     def _read_tail(self, key: str, size: int) -> bytes:
         if size % self.part_size == 0:
             return b""
-        with _errors("read the staged tail of", key):
-            return self.client.get_object(Bucket=self.bucket, Key=self._tail_key(key, size))["Body"].read()
+        try:
+            with _errors("read the staged tail of", key):
+                return self.client.get_object(Bucket=self.bucket, Key=self._tail_key(key, size))["Body"].read()
+        except FileNotFoundError as exc:
+            raise StorageError(f"Object storage lost the staged bytes of {key} after byte {size}") from exc
 
     def _drop_tails(self, key: str, keep: int | None = None) -> None:
         keep_key = None if keep is None else self._tail_key(key, keep)
@@ -308,8 +311,9 @@ class S3Storage:
         params = {"ResponseContentType": content_type}
         if filename is not None:
             params["ResponseContentDisposition"] = content_disposition_header(True, filename)
-        return self.files().url(self._check(key), parameters=params, expire=settings.SHELF_S3_URL_EXPIRY)
+        return self.files.url(self._check(key), parameters=params, expire=settings.SHELF_S3_URL_EXPIRY)
 
+    @cached_property
     def files(self):
         """The same bucket as Django's file storage (django-storages), which signs the download URLs."""
         from storages.backends.s3 import S3Storage as DjangoS3Storage
@@ -372,12 +376,16 @@ class RangedObject(io.RawIOBase):
         self.position = base + offset
         return self.position
 
-    def _block(self, index: int) -> bytes:
+    def _block(self, index: int, last: int) -> bytes:
+        """Block `index`; when it is missing, it and the missing blocks after it up to `last` come in one GET
+        (a large sequential read is one request, not one per block)."""
         if index in self.blocks:
             self.blocks.move_to_end(index)
             return self.blocks[index]
-        start = index * READ_BLOCK
-        end = min(self.length, start + READ_BLOCK) - 1
+        stop = index
+        while stop < min(last, index + READ_CACHE_BLOCKS - 1) and stop + 1 not in self.blocks:
+            stop += 1
+        start, end = index * READ_BLOCK, min(self.length, (stop + 1) * READ_BLOCK) - 1
         with _errors("read", self.key):
             answer = self.client.get_object(
                 Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}", IfMatch=self.etag
@@ -385,18 +393,21 @@ class RangedObject(io.RawIOBase):
             data = answer["Body"].read()
         self.requests += 1
         self.bytes_fetched += len(data)
-        self.blocks[index] = data
-        if len(self.blocks) > READ_CACHE_BLOCKS:
+        for number in range(index, stop + 1):
+            offset = (number - index) * READ_BLOCK
+            self.blocks[number] = data[offset : offset + READ_BLOCK]
+        while len(self.blocks) > READ_CACHE_BLOCKS:
             self.blocks.popitem(last=False)
-        return data
+        return self.blocks[index]
 
     def readinto(self, buffer) -> int:
         if self.closed:
             raise ValueError("read of a closed object")
         view = memoryview(buffer).cast("B")
         done = 0
+        last = (min(self.position + len(view), self.length) - 1) // READ_BLOCK
         while done < len(view) and self.position < self.length:
-            block = self._block(self.position // READ_BLOCK)
+            block = self._block(self.position // READ_BLOCK, last)
             start = self.position % READ_BLOCK
             n = min(len(view) - done, len(block) - start)
             view[done : done + n] = block[start : start + n]

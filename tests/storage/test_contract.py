@@ -11,7 +11,7 @@ from django.db import connection
 
 from shelf.storage import _storage_for, get_storage
 from shelf.storage.models import StagedObject
-from shelf.storage.s3 import READ_BLOCK, _client
+from shelf.storage.s3 import READ_BLOCK, READ_CACHE_BLOCKS, _client
 from tests import s3
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +213,10 @@ def test_s3_reads_only_the_blocks_asked_for(s3_bucket):
             fh.seek(offset)
             fh.read(4096)
         assert fh.requests == 3 and fh.bytes_fetched == 3 * READ_BLOCK
+        fh.seek(10 * MiB)
+        assert fh.read(4 * MiB) == pattern(20 * MiB, 9)[10 * MiB : 14 * MiB]
+        assert fh.requests == 4  # a long read is one ranged GET
+        assert len(fh.blocks) <= READ_CACHE_BLOCKS
 
 
 def test_s3_staged_state_lives_in_the_database_and_the_bucket(s3_bucket):
