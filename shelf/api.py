@@ -1,6 +1,7 @@
 """The one NinjaAPI: authentication, the single error shape, and every app's router under /api/v1/."""
 
 import json
+import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -15,7 +16,10 @@ from ninja.utils import check_csrf
 
 from shelf.accounts.services import token_authenticate
 from shelf.errors import Conflict, RuleViolations, TooLarge, Unavailable
+from shelf.storage.base import StorageError
 from shelf.units import human_bytes
+
+logger = logging.getLogger(__name__)
 
 
 class BearerToken(HttpBearer):
@@ -196,6 +200,14 @@ def on_unavailable(request, exc: Unavailable):
     return api.create_response(
         request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=503
     )
+
+
+@api.exception_handler(StorageError)
+def on_storage_error(request, exc: StorageError):
+    # Nothing was lost (an upload that was streaming is removed and says so): the request may simply be retried.
+    logger.error("object storage failed for %s %s: %s", request.method, request.path, exc)
+    message = _("Object storage is unavailable right now; try again in a moment.")
+    return api.create_response(request, error_body(error("storage_unavailable", message)), status=503)
 
 
 @api.exception_handler(Http404)

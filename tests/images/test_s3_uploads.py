@@ -87,3 +87,15 @@ def test_s3_failing_midway_is_a_clear_503_and_leaves_no_partial_upload(alice_api
     assert image.stored_size == 0
     assert s3.bucket_contents(client, bucket) == []
     assert organization_storage_used(org) == before
+
+
+def test_completing_when_s3_lost_the_staged_bytes_is_a_503_not_a_500(alice_api, s3_bucket):
+    client, bucket = s3_bucket
+    data = b"x" * (2 * MiB)
+    image_id = create(alice_api, size=len(data)).json()["id"]
+    assert put(alice_api, image_id, data, 0, len(data)).status_code == 200
+    (tail,) = [key for key in s3.bucket_contents(client, bucket) if key.startswith(".staging/")]
+    client.delete_object(Bucket=bucket, Key=tail)  # what an operator's over-eager cleanup would do
+    response = alice_api.post(f"images/{image_id}/upload/complete", json={"sha256": hashlib.sha256(data).hexdigest()})
+    assert response.status_code == 503 and codes(response) == {(None, "storage_unavailable")}
+    assert Image.objects.get(pk=image_id).status == Image.Status.IMPORTING  # nothing decided on a failed store
