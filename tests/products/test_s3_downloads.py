@@ -43,3 +43,9 @@ def test_a_file_that_is_not_what_it_claims_is_refused_and_not_stored(on_s3, api,
     assert response.status_code == 422
     assert not client.list_objects_v2(Bucket=bucket).get("Contents")
     assert upload(api_client, product["id"], "pictures", "shot.png", png_bytes()).status_code == 201
+
+
+def test_pages_let_images_come_from_the_object_store_and_nowhere_else(on_s3, client, moto_endpoint):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert f"img-src 'self' data: {moto_endpoint}; " in policy
+    assert "default-src 'self';" in policy and "script-src 'self';" in policy
