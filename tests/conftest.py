@@ -161,6 +161,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
+        if "moto_endpoint" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.s3)
     # `slow` tests (minutes each) run only when asked for by name, `-m slow` (make test-slow): an -m expression of
     # their own, such as PYTEST_ARGS='-m "not browser"', must not pull them into an ordinary run.
     if "slow" not in (config.option.markexpr or ""):

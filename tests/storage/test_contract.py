@@ -29,7 +29,7 @@ def pieces(data: bytes, size: int):
     return (data[i : i + size] for i in range(0, len(data), size))
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def backend(request, settings):
     """Yields (kind, bucket client or None, bucket or None); get_storage() answers with that back end."""
     if request.param == "s3":
