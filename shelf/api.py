@@ -1,6 +1,7 @@
 """The one NinjaAPI: authentication, the single error shape, and every app's router under /api/v1/."""
 
 import json
+import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -14,8 +15,11 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from shelf.accounts.services import token_authenticate
-from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge
+from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge, Unavailable
+from shelf.storage.base import StorageError
 from shelf.units import human_bytes
+
+logger = logging.getLogger(__name__)
 
 
 class BearerToken(HttpBearer):
@@ -196,6 +200,21 @@ def on_storage_full(request, exc: StorageFull):
     return api.create_response(
         request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=507
     )
+
+
+@api.exception_handler(Unavailable)
+def on_unavailable(request, exc: Unavailable):
+    return api.create_response(
+        request, error_body({"field": exc.field, "code": exc.code, "message": exc.message}), status=503
+    )
+
+
+@api.exception_handler(StorageError)
+def on_storage_error(request, exc: StorageError):
+    # Nothing was lost (an upload that was streaming is removed and says so): the request may simply be retried.
+    logger.error("object storage failed for %s %s: %s", request.method, request.path, exc)
+    message = _("Object storage is unavailable right now; try again in a moment.")
+    return api.create_response(request, error_body(error("storage_unavailable", message)), status=503)
 
 
 @api.exception_handler(Http404)

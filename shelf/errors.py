@@ -61,6 +61,16 @@ class TooLarge(Exception):
         super().__init__(message)
 
 
+class Unavailable(Exception):
+    """A service Shelf depends on failed; the request may be retried later (HTTP 503)."""
+
+    def __init__(self, message: str, code: str = "unavailable", field: str | None = None):
+        self.message = message
+        self.code = code
+        self.field = field
+        super().__init__(message)
+
+
 def raise_if(violations: list[Violation]) -> None:
     if violations:
         raise RuleViolations(violations)

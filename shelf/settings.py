@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",  # the API docs page from its own static files, not a CDN the Content-Security-Policy refuses
     "shelf.audit",
+    "shelf.storage",
     "shelf.accounts",
     "shelf.catalog",
     "shelf.images",
@@ -210,7 +211,29 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SHELF_LOG_LEVEL", "INFO")},
 }
-SHELF_STORAGE = os.environ.get("SHELF_STORAGE", "shelf.storage.local.LocalStorage")
+# Object storage (docs/deploy.md, "Object storage"): local files under the data directory, or any S3-compatible
+# service once SHELF_S3_BUCKET is set. SHELF_STORAGE names the class outright when neither default fits.
+SHELF_S3_ENDPOINT = os.environ.get("SHELF_S3_ENDPOINT", "")  # empty: AWS itself
+SHELF_S3_BUCKET = os.environ.get("SHELF_S3_BUCKET", "")
+SHELF_S3_ACCESS_KEY = os.environ.get("SHELF_S3_ACCESS_KEY", "")
+SHELF_S3_SECRET_KEY = os.environ.get("SHELF_S3_SECRET_KEY", "")
+SHELF_S3_REGION = os.environ.get("SHELF_S3_REGION", "us-east-1")
+SHELF_S3_PART_SIZE = int(os.environ.get("SHELF_S3_PART_SIZE", str(8 * 1024**2)))  # S3's minimum is 5 MiB
+SHELF_S3_URL_EXPIRY = int(os.environ.get("SHELF_S3_URL_EXPIRY", "300"))  # seconds a presigned download URL lives
+SHELF_STORAGE = os.environ.get("SHELF_STORAGE") or (
+    "shelf.storage.s3.S3Storage" if SHELF_S3_BUCKET else "shelf.storage.local.LocalStorage"
+)
+if SHELF_STORAGE == "shelf.storage.s3.S3Storage":
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {}}
+    AWS_STORAGE_BUCKET_NAME = SHELF_S3_BUCKET
+    AWS_S3_ENDPOINT_URL = SHELF_S3_ENDPOINT or None
+    AWS_S3_ACCESS_KEY_ID = SHELF_S3_ACCESS_KEY or None
+    AWS_S3_SECRET_ACCESS_KEY = SHELF_S3_SECRET_KEY or None
+    AWS_S3_REGION_NAME = SHELF_S3_REGION
+    AWS_S3_ADDRESSING_STYLE = "path" if SHELF_S3_ENDPOINT else None  # what MinIO, Ceph and moto all speak
+    AWS_S3_SIGNATURE_VERSION = "s3v4"
+    AWS_QUERYSTRING_EXPIRE = SHELF_S3_URL_EXPIRY
+    AWS_DEFAULT_ACL = None  # the bucket stays private: every read is a presigned URL or goes through Shelf
 
 # Images: limits of the import pipeline.
 SHELF_IMAGE_QUOTA_BYTES = int(os.environ.get("SHELF_IMAGE_QUOTA_BYTES", str(1024**4)))  # per organisation, 1 TiB

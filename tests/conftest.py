@@ -1,10 +1,12 @@
 import os
+import subprocess
 
 import pytest
 from django.test import Client
 
 from shelf.accounts.models import User
 from shelf.accounts.services import buyer_signup, operator_create, provider_signup, token_create
+from tests import s3
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -14,6 +16,42 @@ def _data_dir(settings, tmp_path):
     """Every test gets its own data directory, so storage written by one test never leaks into another."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _object_store(settings):
+    """With S3 selected by the environment (the second run of .ci/run), every test gets its own bucket, as it
+    gets its own data directory."""
+    if settings.SHELF_STORAGE != s3.S3_STORAGE:
+        yield
+        return
+    client = s3.client(settings.SHELF_S3_ENDPOINT)
+    settings.SHELF_S3_BUCKET = bucket = s3.new_bucket(client)
+    yield
+    s3.drop_bucket(client, bucket)  # the server keeps objects in memory: a whole run's would add up
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory):
+    """A moto S3 server of this test process, started once and killed at the end."""
+    s3.require_moto()
+    process, endpoint = s3.start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield endpoint
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def s3_bucket(settings, moto_endpoint):
+    """Shelf on S3 for this test: a fresh bucket of the moto server; yields (client, bucket)."""
+    client = s3.client(moto_endpoint)
+    bucket = s3.use_s3(settings, moto_endpoint, client)
+    yield client, bucket
+    s3.drop_bucket(client, bucket)
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +161,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
+        if "moto_endpoint" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.s3)
     # `slow` tests (minutes each) run only when asked for by name, `-m slow` (make test-slow): an -m expression of
     # their own, such as PYTEST_ARGS='-m "not browser"', must not pull them into an ordinary run.
     if "slow" not in (config.option.markexpr or ""):

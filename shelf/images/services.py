@@ -3,6 +3,7 @@
 Statuses change only here: importing → validating → available, or → failed with a reason.
 """
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +17,20 @@ from django.utils.translation import gettext as _
 from shelf.accounts.models import Organization, User
 from shelf.audit.services import audit_record
 from shelf.catalog.models import Region
-from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge, Violation, raise_if
+from shelf.errors import Conflict, RuleViolations, StorageFull, TooLarge, Unavailable, Violation, raise_if
 from shelf.images import rules
 from shelf.images.hashing import ResumableSha256
 from shelf.images.models import Image, ImageUpload
 from shelf.images.signals import image_available
 from shelf.storage import get_storage
+from shelf.storage.base import StorageError
 from shelf.units import human_bytes
 
 READ_SIZE = 4 * 1024 * 1024  # hash and write in large pieces
 HEARTBEAT_SECONDS = 60
 HOLDING_STATUSES = (Image.Status.IMPORTING, Image.Status.VALIDATING, Image.Status.AVAILABLE)
+
+logger = logging.getLogger(__name__)
 
 
 def _set_status(image: Image, *, actor, to: str, action: str, reason: str = "", data: dict | None = None) -> None:
@@ -209,8 +213,22 @@ def image_upload_chunk(*, actor: User, image: Image, start: int, length: int, to
 
         try:
             written = storage.staging_write(key, received, new_bytes())
+        except StorageError as exc:
+            # The store failed mid-stream: the whole upload goes (its parts, its reserved quota) with a clear error.
+            logger.error("upload of image %s failed in object storage: %s", image.pk, exc)
+            image_import_abort(
+                actor=actor,
+                image=image,
+                code="storage_error",
+                reason=_("Object storage failed while the upload was stored; the upload was removed."),
+            )
+            raise Unavailable(
+                _("Object storage failed while this chunk was stored; the upload was removed. Import the file again."),
+                code="storage_error",
+            ) from exc
         except (RuleViolations, StorageFull):
-            # Keep what was acknowledged before this chunk; drop the partial chunk and its reservation.
+            # Keep what was acknowledged before this chunk; drop the partial chunk and its reservation. A full disk
+            # refuses this chunk only: the upload resumes once there is room.
             storage.staging_write(key, received, iter(()))
             Image.objects.filter(pk=image.pk).update(stored_size=received)
             raise
@@ -243,7 +261,11 @@ def _reserve_chunk(*, actor, image: Image, received: int, end: int) -> None:
 
 def image_import_abort(*, actor, image: Image, code: str, reason: str) -> Image:
     """Fail an import and remove every byte of it from storage."""
-    get_storage().staging_delete(image.storage_key)
+    try:
+        get_storage().staging_delete(image.storage_key)
+    except StorageError as exc:
+        # The import fails all the same; the bucket's rule for incomplete multipart uploads removes what stays.
+        logger.error("could not remove the staged bytes of image %s: %s", image.pk, exc)
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
         ImageUpload.objects.filter(image=image).delete()

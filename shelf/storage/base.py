@@ -4,6 +4,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 
+class StorageError(Exception):
+    """The object store failed (unreachable, refused, inconsistent); the message says what, for the log and the user."""
+
+
 class Storage(Protocol):
     """What Shelf needs from an object store: staged uploads written at an offset, whole objects read back."""
 
@@ -30,6 +34,10 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def download_url(self, key: str, *, content_type: str, filename: str | None = None) -> str | None:
+        """A short-lived URL the client fetches the object from directly, or None: Shelf sends the bytes itself.
+        With a filename the object downloads as an attachment under that name."""
 
     @contextlib.contextmanager
     def local_copy(self, key: str, name: str) -> Iterator[Path]:

@@ -145,6 +145,9 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def download_url(self, key: str, *, content_type: str, filename: str | None = None) -> str | None:
+        return None  # no server of its own: Shelf streams the file
+
     @contextlib.contextmanager
     def local_copy(self, key: str, name: str) -> Iterator[Path]:
         if "/" in name or name.startswith("."):

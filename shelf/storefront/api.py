@@ -1,10 +1,10 @@
 """The public catalog: anonymous allowed (a token, when sent, changes nothing), listed products only."""
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from ninja import Router, Status
 from ninja.decorators import decorate_view
 
-from shelf.storage import get_storage
+from shelf.products.downloads import document_response, picture_response
 from shelf.storefront.cache import cached_answer
 from shelf.storefront.schemas import CatalogItemOut, CatalogPageOut, CatalogProductOut, FacetsOut, FeaturedOut
 from shelf.storefront.selectors import (
@@ -82,7 +82,7 @@ def catalog_picture_download(request, product_id, picture_id: int):
     picture = catalog_picture(product_id=product_id, picture_id=picture_id)
     if picture is None:
         raise Http404
-    return FileResponse(get_storage().open(picture.storage_key), content_type=picture.content_type)
+    return picture_response(picture)
 
 
 @router.get("/catalog/{uuid:product_id}/document", response={200: None}, auth=None, url_name="catalog_document")
@@ -90,12 +90,7 @@ def catalog_document_download(request, product_id):
     document = catalog_document(product_id=product_id)
     if document is None:
         raise Http404
-    return FileResponse(
-        get_storage().open(document.storage_key),
-        as_attachment=True,
-        filename=document.filename,
-        content_type=document.content_type,
-    )
+    return document_response(document)
 
 
 @router.get("/featured", response=list[CatalogItemOut], auth=None)

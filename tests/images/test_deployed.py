@@ -21,8 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings
 
 from tests.images.builders import MiB, build_set, tools_missing
+from tests.s3 import S3_STORAGE
 
 if tools_missing():
     pytest.skip(f"missing {', '.join(tools_missing())}", allow_module_level=True)
@@ -69,6 +71,8 @@ class Deployment:
             "SHELF_DATA_DIR": str(self.data),
             "SHELF_LOG_LEVEL": "WARNING",
         }
+        if settings.SHELF_STORAGE == S3_STORAGE:
+            self.env["SHELF_S3_BUCKET"] = settings.SHELF_S3_BUCKET  # this test's bucket, not the run's
         self.qemu_started = root / "qemu-started"
         if qemu_delay:
             # A qemu-img that says when it starts and takes its time, so a worker can be stopped mid-job.

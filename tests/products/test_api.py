@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from shelf.products.models import Revision
 from tests.products.conftest import PDF_BYTES, complete_fields, make_image, png_bytes
+from tests.s3 import downloaded
 
 
 def upload(client, product_id, kind, name, data):
@@ -239,10 +240,9 @@ def test_zip_bomb_document_refused(api, alice):
 
 def test_document_downloadable_with_real_extension(ready):
     client, product_id = ready
-    response = client.get(f"products/{product_id}/document")
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content) == PDF_BYTES
-    assert 'filename="guide.pdf"' in response["Content-Disposition"]
+    status, body, headers = downloaded(client.get(f"products/{product_id}/document"))
+    assert status == 200 and body == PDF_BYTES
+    assert 'filename="guide.pdf"' in headers["Content-Disposition"]
 
 
 def test_details_are_sanitized(api, alice):

@@ -8,6 +8,7 @@ from PIL import PngImagePlugin
 
 from tests.products.conftest import png_bytes
 from tests.products.test_api import upload
+from tests.s3 import downloaded
 
 
 def _zip() -> bytes:
@@ -18,9 +19,9 @@ def _zip() -> bytes:
 
 
 def _download(client, url: str) -> bytes:
-    response = client.client.get(url, headers=client.headers)
-    assert response.status_code == 200
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    status, body, _headers = downloaded(client.client.get(url, headers=client.headers))
+    assert status == 200
+    return body
 
 
 def test_appended_archive_html_and_metadata_do_not_survive_the_upload(api, alice):

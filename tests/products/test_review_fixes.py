@@ -5,6 +5,7 @@ import pytest
 from shelf.errors import RuleViolations
 from shelf.products.models import Revision
 from shelf.products.services import product_create, product_save_draft
+from tests import s3
 
 
 def _new_product(client) -> str:
@@ -73,6 +74,9 @@ def test_a_failed_attach_leaves_no_file_in_storage(alice, settings, monkeypatch,
             services.picture_add(actor=alice, revision=revision, fileobj=io.BytesIO(png_bytes()))
         else:
             services.document_set(actor=alice, revision=revision, fileobj=io.BytesIO(PDF_BYTES), filename="a.pdf")
+    if settings.SHELF_STORAGE == s3.S3_STORAGE:
+        assert s3.stored_copies(settings, "products/") == []
+        return
     objects = settings.DATA_DIR / "objects" / "products"
     assert not objects.exists() or not [p for p in objects.rglob("*") if p.is_file()]
 

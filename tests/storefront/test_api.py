@@ -7,6 +7,7 @@ from django.db import connection
 
 from shelf.products.models import Revision
 from tests.products.conftest import PDF_BYTES
+from tests.s3 import downloaded
 
 
 @pytest.fixture
@@ -160,12 +161,12 @@ def test_product_detail(api, listed, django_assert_num_queries):
     assert body["listed_at"]
     (picture,) = body["pictures"]
     assert (picture["width"], picture["height"]) == (390, 260)
-    image = client.get(picture["url"])
-    assert image.status_code == 200 and image["Content-Type"] == "image/png"
-    assert b"".join(image.streaming_content).startswith(b"\x89PNG")
-    document = client.get(body["document"]["url"])
-    assert document.status_code == 200 and "attachment" in document["Content-Disposition"]
-    assert hashlib.sha256(b"".join(document.streaming_content)).hexdigest() == hashlib.sha256(PDF_BYTES).hexdigest()
+    status, image, headers = downloaded(client.get(picture["url"]))
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert image.startswith(b"\x89PNG")
+    status, document, headers = downloaded(client.get(body["document"]["url"]))
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    assert hashlib.sha256(document).hexdigest() == hashlib.sha256(PDF_BYTES).hexdigest()
 
 
 @pytest.mark.parametrize("status", ["draft", "in_review", "rejected", "delisted"])
@@ -192,7 +193,7 @@ def test_a_picture_of_an_older_revision_is_not_served(api, listed, alice):
     draft_picture = Revision.objects.get(pk=draft.pk).pictures.get()
     response = api(None).get(f"catalog/{listed.product_id}/pictures/{draft_picture.pk}")
     assert response.status_code == 404
-    assert api(None).get(f"catalog/{listed.product_id}/pictures/{listed.pictures.get().pk}").status_code == 200
+    assert downloaded(api(None).get(f"catalog/{listed.product_id}/pictures/{listed.pictures.get().pk}"))[0] == 200
 
 
 def test_facets_of_a_search_past_the_cap_count_the_first_matches_only(api, make_listed, monkeypatch):

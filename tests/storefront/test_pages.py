@@ -16,6 +16,7 @@ from shelf.scanning.models import Scan
 from shelf.scanning.services import scan_record
 from shelf.storefront.cache import CSRF_PLACEHOLDER
 from tests.conftest import web_client
+from tests.s3 import downloaded
 
 NAME = "LNMP Web Stack 建站镜像（Debian 12）"
 SUMMARY = "一键建站的 LNMP 镜像：Debian 12 预装 Nginx、MariaDB 与 PHP 8.2。"
@@ -190,13 +191,13 @@ def test_product_page_answers_what_and_how_much_and_shows_the_verified_panel(cli
 def test_public_downloads_of_a_listed_product(client, lnmp, scanned_result):
     record_scan(lnmp, scanned_result)
     product_id = lnmp.product_id
-    document = client.get(f"/products/{product_id}/document/")
-    assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
-    assert b"".join(document.streaming_content).startswith(b"%PDF")
-    assert 'attachment; filename="guide.pdf"' == document["Content-Disposition"]
+    status, body, headers = downloaded(client.get(f"/products/{product_id}/document/"))
+    assert status == 200 and headers["Content-Type"] == "application/pdf"
+    assert body.startswith(b"%PDF")
+    assert 'attachment; filename="guide.pdf"' == headers["Content-Disposition"]
     picture = lnmp.pictures.get()
-    response = client.get(f"/products/{product_id}/pictures/{picture.pk}/")
-    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    status, _body, headers = downloaded(client.get(f"/products/{product_id}/pictures/{picture.pk}/"))
+    assert status == 200 and headers["Content-Type"] == "image/png"
     sbom = client.get(f"/products/{product_id}/sbom/ap-shanghai/")
     assert sbom.status_code == 200 and sbom.json()["bomFormat"] == "CycloneDX"
     names = {c["name"] for c in sbom.json()["components"]}

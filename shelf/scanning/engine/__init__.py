@@ -56,7 +56,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 from shelf.scanning.engine.model import ENGINE_VERSION, Evidence, Finding, OsInfo, Package, ScanResult
 from shelf.scanning.engine.severity import SEVERITY_RANK
@@ -149,9 +149,8 @@ def scan_image(
     ends up in `result.incomplete`, never as a pass. `yara_rules` are extra (operator-managed) YARA rule sources
     for the malware family, on top of Shelf's built-in rules; `malware_seconds` overrides its time budget.
     """
-    from shelf.scanning.engine.opener import ImageOpenError, SealedHandle, open_container, open_host_file, sealed_target
+    from shelf.scanning.engine.opener import ImageOpenError, open_host_file
 
-    progress = progress or _noop
     started = time.monotonic()
     checks and _validate_checks(checks)
     try:
@@ -159,21 +158,51 @@ def scan_image(
     except ImageOpenError as exc:
         return _failed(f"open: {exc}", started)
     with fh:
-        sealed = SealedHandle(fh)
-        progress("opening image")
-        try:
-            container = open_container(sealed, disk_format)
-            target = sealed_target(container)
-        except ImageOpenError as exc:
-            return _failed(f"open: {exc}", started, image_bytes_read=sealed.bytes_read)
-        except Exception as exc:
-            return _failed(f"open: cannot read the disk: {exc}", started, image_bytes_read=sealed.bytes_read)
-        open_seconds = time.monotonic() - started
-        options = _options(yara_rules, malware_seconds)
-        result = _scan(target, checks=checks, today=today, progress=progress, started=started, options=options)
-        result.stats["open_seconds"] = round(open_seconds, 4)
-        result.stats["image_bytes_read"] = sealed.bytes_read
-        result.stats["image_reads"] = sealed.reads
+        return scan_handle(
+            fh,
+            disk_format,
+            checks=checks,
+            today=today,
+            progress=progress,
+            yara_rules=yara_rules,
+            malware_seconds=malware_seconds,
+            started=started,
+        )
+
+
+def scan_handle(
+    fh: BinaryIO,
+    disk_format: str,
+    *,
+    checks: list[str] | None = None,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+    yara_rules: str | list[str] | None = None,
+    malware_seconds: float | None = None,
+    started: float | None = None,
+) -> ScanResult:
+    """Scan an image read through any seekable binary handle, e.g. an object in S3 read by ranged GETs
+    (shelf.storage.s3.RangedObject); only this handle is read, through the same sealed view as a file."""
+    from shelf.scanning.engine.opener import ImageOpenError, SealedHandle, open_container, sealed_target
+
+    progress = progress or _noop
+    started = time.monotonic() if started is None else started
+    checks and _validate_checks(checks)
+    sealed = SealedHandle(fh)
+    progress("opening image")
+    try:
+        container = open_container(sealed, disk_format)
+        target = sealed_target(container)
+    except ImageOpenError as exc:
+        return _failed(f"open: {exc}", started, image_bytes_read=sealed.bytes_read)
+    except Exception as exc:
+        return _failed(f"open: cannot read the disk: {exc}", started, image_bytes_read=sealed.bytes_read)
+    open_seconds = time.monotonic() - started
+    options = _options(yara_rules, malware_seconds)
+    result = _scan(target, checks=checks, today=today, progress=progress, started=started, options=options)
+    result.stats["open_seconds"] = round(open_seconds, 4)
+    result.stats["image_bytes_read"] = sealed.bytes_read
+    result.stats["image_reads"] = sealed.reads
     return result
 
 
