@@ -20,7 +20,9 @@ pytestmark = [
 
 @pytest.fixture
 def small_disk(settings, tmp_path):
-    """The object store on a 6 MiB filesystem of its own (settings.DATA_DIR / "objects")."""
+    """The object store on a 6 MiB filesystem of its own (settings.DATA_DIR / "objects"), local files whatever the
+    environment selects (a full disk is local storage's failure; S3's are tests/images/test_s3_uploads.py's)."""
+    settings.SHELF_STORAGE = "shelf.storage.local.LocalStorage"
     settings.DATA_DIR = tmp_path
     objects = tmp_path / "objects"
     objects.mkdir()
