@@ -10,6 +10,7 @@ as on the database backend, since running it again would raise again. Jobs are i
 was half done finishes it without doing anything twice.
 """
 
+import logging
 import os
 
 from django.conf import settings
@@ -24,11 +25,16 @@ from rq.exceptions import AbandonedJobError
 # every time, e.g. by running out of memory, must not loop forever).
 ABANDONED_RUNS = 3
 
+log = logging.getLogger(__name__)
+
 
 def job_failed(job, connection, exception_class, exception_value, traceback):
     """RQ's failure callback: abandonment keeps the job's retries, any other failure ends it here."""
     if not issubclass(exception_class, AbandonedJobError):
         job.retries_left = 0  # read by the worker right after this callback, in the same process
+    elif job.retries_left:
+        log.warning("job %s (%s) lost its worker; RQ queues it again", job.id, job.func_name)
+        return  # not finished: django-tasks hears of it when the rerun ends
     failed_callback(job, connection, exception_class, exception_value, traceback)
 
 
