@@ -145,15 +145,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("SHELF_DB_POOL", True):
     # Django's psycopg pool, one per process: a request borrows a connection and gives it back, so a web process
     # with N threads holds at most SHELF_DB_POOL_MAX connections. A pool replaces persistent connections (Django
-    # refuses CONN_MAX_AGE with one); check_connection drops a connection PostgreSQL closed (a restart) on lending.
-    from psycopg_pool import ConnectionPool
-
+    # refuses CONN_MAX_AGE with one); with CONN_HEALTH_CHECKS (above) Django has the pool check a connection before
+    # lending it, so one PostgreSQL closed (a restart) is replaced, not handed to a request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("SHELF_DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("SHELF_DB_POOL_MAX", "10")),  # at least the web threads (SHELF_WEB_THREADS)
         "timeout": float(os.environ.get("SHELF_DB_POOL_TIMEOUT", "10")),  # waiting for a free connection
-        "check": ConnectionPool.check_connection,
     }
 
 # Redis (REDIS_URL) serves the cache, the sessions, the sign-in throttle and, with SHELF_TASKS_BACKEND=rq, the job
@@ -225,13 +223,13 @@ TASK_QUEUES = ["default", "scans"]
 _tasks_backend = os.environ.get("SHELF_TASKS_BACKEND", "db")
 TASKS = {
     "default": {
-        "BACKEND": {"db": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}.get(
+        "BACKEND": {"db": "django_tasks_db.DatabaseBackend", "rq": "shelf.workers.RQBackend"}.get(
             _tasks_backend, _tasks_backend
         ),
         "QUEUES": TASK_QUEUES,
     }
 }
-if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+if TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend":
     if not REDIS_URL:
         raise RuntimeError("SHELF_TASKS_BACKEND=rq needs REDIS_URL")
     INSTALLED_APPS.append("django_rq")
@@ -247,7 +245,7 @@ if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
     }
 # On RQ, a job whose worker died is run again by RQ (shelf/workers.py), after its lease ran out: the stale-row
 # sweeps of housekeeping (images validating or scans running for too long) are the database backend's way only.
-SHELF_JOBS_RERUN_BY_QUEUE = TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
+SHELF_JOBS_RERUN_BY_QUEUE = TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend"
 SHELF_WORKER_HEARTBEAT = int(os.environ.get("SHELF_WORKER_HEARTBEAT", "30"))
 SHELF_WORKER_LEASE_GRACE = int(os.environ.get("SHELF_WORKER_LEASE_GRACE", "60"))
 SHELF_WORKER_MAINTENANCE = int(os.environ.get("SHELF_WORKER_MAINTENANCE", "60"))

@@ -15,6 +15,7 @@ import os
 
 from django.conf import settings
 from django_rq.queues import DjangoRQ
+from django_tasks_rq.backend import RQBackend as BaseRQBackend
 from django_tasks_rq.backend import failed_callback
 from rq import Retry
 from rq import Worker as BaseWorker
@@ -36,6 +37,14 @@ def job_failed(job, connection, exception_class, exception_value, traceback):
         log.warning("job %s (%s) lost its worker; RQ queues it again", job.id, job.func_name)
         return  # not finished: django-tasks hears of it when the rerun ends
     failed_callback(job, connection, exception_class, exception_value, traceback)
+
+
+class RQBackend(BaseRQBackend):
+    """django-tasks-rq's backend, taking the priorities Shelf's tasks declare (a boot watch, a boot check: below
+    the default). RQ has no order within a queue but first in, first out (the highest priority goes to the front),
+    so a lower priority is a hint it cannot keep: such a job waits its turn like any other."""
+
+    supports_priority = True
 
 
 class Queue(DjangoRQ):

@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, bind, workers, threads, **options):
         python = sys.executable
         manage = [python, os.path.abspath(sys.argv[0])]
-        if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+        if settings.TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend":
             # Its scheduler starts the jobs that run later (run_after): a boot watch, a retried delivery.
             worker = ["rqworker", "--with-scheduler", *settings.TASK_QUEUES]
         else:
