@@ -13,7 +13,7 @@ import ipaddress
 import time
 import uuid
 from datetime import timedelta
-from functools import cache
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -99,7 +99,7 @@ class RedisFailures:
             pipe.execute()
 
 
-@cache
+@lru_cache(maxsize=8)
 def _redis_failures(url: str, prefix: str) -> RedisFailures:
     return RedisFailures(url, prefix)  # one client (and connection pool) per process
 
