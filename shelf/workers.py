@@ -2,9 +2,10 @@
 whose worker died runs again.
 
 Every task stays a django-tasks task; only where its job waits changes. RQ keeps each running job in the queue's
-StartedJobRegistry with a lease the worker's heartbeat extends (job monitoring interval + 60 s). When a worker
-dies (kill -9, OOM, power), the lease runs out and the next registry cleanup of any live worker (at its start and
-every maintenance interval) treats the job as abandoned: it is queued again while it has retries left. Every job
+StartedJobRegistry with a lease its worker's heartbeat renews (see Worker below). When a worker dies (kill -9,
+OOM, power), the lease runs out and the next registry cleanup of any live worker (at its start and every
+maintenance interval) treats the job as abandoned: it is queued again while it has retries left (a work horse
+killed under a live worker is requeued by that worker the same way). Every job
 is given such retries here, and only abandonment spends them: a job that raised (or ran out of time) fails once,
 as on the database backend, since running it again would raise again. Jobs are idempotent, so a rerun of one that
 was half done finishes it without doing anything twice.
