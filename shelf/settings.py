@@ -244,7 +244,7 @@ if TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend":
         "WORKER_CLASS": "shelf.workers.Worker",
     }
 # On RQ, a job whose worker died is run again by RQ (shelf/workers.py), after its lease ran out: the stale-row
-# sweeps of housekeeping (images validating or scans running for too long) are the database backend's way only.
+# sweeps of housekeeping (images validating, scans or instance jobs running for too long) are the database queue's.
 SHELF_JOBS_RERUN_BY_QUEUE = TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend"
 SHELF_WORKER_HEARTBEAT = int(os.environ.get("SHELF_WORKER_HEARTBEAT", "30"))
 SHELF_WORKER_LEASE_GRACE = int(os.environ.get("SHELF_WORKER_LEASE_GRACE", "60"))
