@@ -33,7 +33,8 @@ def _setup(data_dir: Path) -> None:
     os.environ["SHELF_DATA_DIR"] = str(data_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "shelf.settings"
     os.environ.setdefault("SHELF_LOG_LEVEL", "WARNING")
-    os.environ.pop("DATABASE_URL", None)
+    for name in ("DATABASE_URL", "REDIS_URL", "SHELF_TASKS_BACKEND"):  # its own SQLite and database queue (db_worker)
+        os.environ.pop(name, None)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     import django

@@ -143,14 +143,42 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-# Each process its own memory: cached catalog answers (shelf.storefront.cache) are keyed by the catalog's
-# version, read from the database on every request, so no worker needs to hear of another's changes.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("SHELF_CACHE_ENTRIES", "5000"))},
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("SHELF_DB_POOL", True):
+    # Django's psycopg pool, one per process: a request borrows a connection and gives it back, so a web process
+    # with N threads holds at most SHELF_DB_POOL_MAX connections. A pool replaces persistent connections (Django
+    # refuses CONN_MAX_AGE with one); with CONN_HEALTH_CHECKS (above) Django has the pool check a connection before
+    # lending it, so one PostgreSQL closed (a restart) is replaced, not handed to a request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("SHELF_DB_POOL_MIN", "1")),
+        "max_size": int(os.environ.get("SHELF_DB_POOL_MAX", "10")),  # at least the web threads (SHELF_WEB_THREADS)
+        "timeout": float(os.environ.get("SHELF_DB_POOL_TIMEOUT", "10")),  # waiting for a free connection
     }
-}
+
+# Redis (REDIS_URL) serves the cache, the sessions, the sign-in throttle and, with SHELF_TASKS_BACKEND=rq, the job
+# queues; every key Shelf writes starts with SHELF_REDIS_PREFIX, so several Shelfs (or test runs) share one server.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+SHELF_REDIS_PREFIX = os.environ.get("SHELF_REDIS_PREFIX", "shelf")
+if REDIS_URL:
+    # One cache for all processes. Cached catalog answers are keyed by the catalog's version either way.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": SHELF_REDIS_PREFIX,
+        }
+    }
+    # Read from Redis, written through to the database: a Redis restart or eviction signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # Each process its own memory: cached catalog answers (shelf.storefront.cache) are keyed by the catalog's
+    # version, read from the database on every request, so no worker needs to hear of another's changes.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("SHELF_CACHE_ENTRIES", "5000"))},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -189,12 +217,39 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Background jobs: the database queue (django_tasks_db, `manage.py db_worker`) by default; SHELF_TASKS_BACKEND=rq puts
+# them on RQ in Redis (REDIS_URL), worked by `manage.py rqworker default scans` processes on any machine
+# (docs/deploy.md). Any other value is a django-tasks backend's import path.
+TASK_QUEUES = ["default", "scans"]
+_tasks_backend = os.environ.get("SHELF_TASKS_BACKEND", "db")
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("SHELF_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "scans"],
+        "BACKEND": {"db": "django_tasks_db.DatabaseBackend", "rq": "shelf.workers.RQBackend"}.get(
+            _tasks_backend, _tasks_backend
+        ),
+        "QUEUES": TASK_QUEUES,
     }
 }
+if TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend":
+    if not REDIS_URL:
+        raise RuntimeError("SHELF_TASKS_BACKEND=rq needs REDIS_URL")
+    INSTALLED_APPS.append("django_rq")
+    # A job may run this long (a scan of a large image, a region copy); RQ stops it after that.
+    RQ_QUEUES = {
+        name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(os.environ.get("SHELF_JOB_TIMEOUT", "3600"))}
+        for name in TASK_QUEUES
+    }
+    RQ = {
+        "JOB_CLASS": "django_tasks_rq.Job",  # runs a django-tasks task
+        "QUEUE_CLASS": "shelf.workers.Queue",  # shelf/workers.py
+        "WORKER_CLASS": "shelf.workers.Worker",
+    }
+# On RQ, a job whose worker died is run again by RQ (shelf/workers.py), after its lease ran out: the stale-row
+# sweeps of housekeeping (images validating, scans or instance jobs running for too long) are the database queue's.
+SHELF_JOBS_RERUN_BY_QUEUE = TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend"
+SHELF_WORKER_HEARTBEAT = int(os.environ.get("SHELF_WORKER_HEARTBEAT", "30"))
+SHELF_WORKER_LEASE_GRACE = int(os.environ.get("SHELF_WORKER_LEASE_GRACE", "60"))
+SHELF_WORKER_MAINTENANCE = int(os.environ.get("SHELF_WORKER_MAINTENANCE", "60"))
 
 EMAIL_BACKEND = os.environ.get("SHELF_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("SHELF_EMAIL_HOST", "localhost")

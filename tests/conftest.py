@@ -57,9 +57,40 @@ def s3_bucket(settings, moto_endpoint):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Rolled-back tests reuse catalog version numbers: a cached answer of one test must not reach the next."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    if settings.REDIS_URL:
+        clear_redis(settings.REDIS_URL, settings.SHELF_REDIS_PREFIX)  # cache.clear() would empty the whole database
+    else:
+        cache.clear()
+
+
+def clear_redis(url: str, prefix: str) -> None:
+    """Remove this test process's keys (the cache's and the throttle's), never another's."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis server for tests that need one: REDIS_URL when the run has it, else SHELF_TEST_REDIS_URL."""
+    import redis
+
+    url = os.environ.get("REDIS_URL") or os.environ.get("SHELF_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.skip(f"Redis is not reachable at {url}: {error}")
+    finally:
+        client.close()
+    return url
 
 
 @pytest.fixture(autouse=True)

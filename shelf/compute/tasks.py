@@ -300,7 +300,7 @@ def reconcile() -> dict[str, list[str]]:
             )
             if settled is not None and settled.state == S.RUNNING:
                 done["running"].append(ref)
-        elif stale and state in JOBS:
+        elif stale and state in JOBS and not settings.SHELF_JOBS_RERUN_BY_QUEUE:  # RQ reruns a dead worker's job
             log.warning("requeueing %s of instance %s, stalled since %s", state, instance.pk, instance.updated_at)
             Instance.objects.filter(pk=instance.pk).update(updated_at=timezone.now())
             JOBS[state].enqueue(str(instance.pk))

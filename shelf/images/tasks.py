@@ -50,7 +50,8 @@ def housekeeping() -> dict[str, list[str]]:
     """Put right what dead workers and abandoned clients leave behind; safe to run at any time, anywhere.
 
     - an image validating, or a copy importing, whose row has not moved for STALLED_AFTER: its worker died
-      (a hard kill or a crash loses the job in the queue); queue the job again — jobs are idempotent;
+      (a hard kill or a crash loses the job in the database queue); queue the job again — jobs are idempotent.
+      Not on RQ, which runs a dead worker's job again itself (SHELF_JOBS_RERUN_BY_QUEUE);
     - an upload session untouched for SHELF_UPLOAD_EXPIRY_HOURS: fail it and free its bytes and quota.
 
     Every image job runs it first, so a live worker heals the system as soon as any image work arrives;
@@ -61,6 +62,8 @@ def housekeeping() -> dict[str, list[str]]:
     stalled = Image.objects.filter(updated_at__lt=now - STALLED_AFTER).filter(
         Q(status=Image.Status.VALIDATING) | Q(status=Image.Status.IMPORTING, upload__isnull=True, captured_from="")
     )  # an importing capture is compute's job to finish or fail (its reconciliation), never a copy's
+    if settings.SHELF_JOBS_RERUN_BY_QUEUE:
+        stalled = stalled.none()  # RQ runs a dead worker's job again itself
     for image in stalled:
         # Claim it by moving updated_at: two sweeps never requeue the same image, and the next waits again.
         if not Image.objects.filter(pk=image.pk, updated_at=image.updated_at).update(updated_at=timezone.now()):

@@ -64,15 +64,16 @@ def current_policy(image: Image) -> verdicts.Policy:
     )
 
 
-def scan_run(*, scan: Scan, scanner=None) -> Scan:
-    """Run a queued scan in the scanner process and record the outcome. Idempotent for a finished scan."""
+def scan_run(*, scan: Scan, scanner=None, resume: bool = False) -> Scan:
+    """Run a queued scan in the scanner process and record the outcome. Idempotent for a finished scan.
+    `resume`: the queue runs this scan's job again because its worker died, so a running scan is this job's."""
     from shelf.scanning.runner import ScanFailed
     from shelf.scanning.runner import scanner as default_scanner
     from shelf.scanning.yara_rules import active_yara_sources
 
     with transaction.atomic():
         scan = Scan.objects.select_for_update().select_related("image__region").get(pk=scan.pk)
-        if scan.status != Scan.Status.QUEUED:
+        if scan.status != Scan.Status.QUEUED and not (resume and scan.status == Scan.Status.RUNNING):
             return scan
         scan.status, scan.started_at, scan.attempts = Scan.Status.RUNNING, timezone.now(), scan.attempts + 1
         scan.save()
@@ -306,11 +307,14 @@ def images_rescan(*, image_ids: Iterable[UUID]) -> int:
 
 
 def scans_housekeeping() -> list[str]:
-    """A scan left running by a worker that died is queued again (or ends as `error` after its last attempt)."""
+    """A scan left running by a worker that died is queued again (or ends as `error` after its last attempt).
+    Not on RQ, which runs the dead worker's job again itself: that job takes the scan over (scan_run)."""
     from datetime import timedelta
 
     from django.conf import settings
 
+    if settings.SHELF_JOBS_RERUN_BY_QUEUE:
+        return []
     cutoff = timezone.now() - timedelta(seconds=2 * settings.SHELF_SCAN_TIMEOUT + 60)
     touched = []
     for scan in Scan.objects.filter(status=Scan.Status.RUNNING, started_at__lt=cutoff):

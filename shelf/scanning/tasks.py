@@ -11,11 +11,12 @@ from shelf.scanning.models import Scan
 @task(queue_name="scans")
 def run_scan(scan_id: str) -> str:
     from shelf.scanning.services import scan_run
+    from shelf.workers import resumed_after_a_dead_worker
 
     scan = Scan.objects.filter(pk=scan_id).first()
     if scan is None:
         return "gone"
-    scan = scan_run(scan=scan)
+    scan = scan_run(scan=scan, resume=resumed_after_a_dead_worker())
     return scan.verdict or scan.status
 
 

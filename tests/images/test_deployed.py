@@ -64,7 +64,9 @@ class Deployment:
             shutil.copytree(template, self.data)  # an already migrated database: saves a migrate per test
         else:
             self.data.mkdir()
-        environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SHELF_TASKS_BACKEND")}
+        environment = {
+            k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SHELF_TASKS_BACKEND", "REDIS_URL")
+        }
         self.env = {
             **environment,
             "DJANGO_SETTINGS_MODULE": "shelf.settings",

@@ -72,6 +72,16 @@ def test_validation_left_by_a_dead_worker_is_queued_again(alice, org, disk_files
     assert housekeeping() == NOTHING
 
 
+def test_on_rq_housekeeping_leaves_a_dead_workers_job_to_rq(alice, org, disk_files, settings):
+    """RQ runs the job again itself (shelf/workers.py): a second requeue from the row's age would run it twice."""
+    settings.SHELF_JOBS_RERUN_BY_QUEUE = True
+    image = uploaded(alice, org, disk_files["qcow2"])
+    age(Image, image.pk, minutes=20)
+    assert housekeeping() == NOTHING
+    image.refresh_from_db()
+    assert image.status == "validating"
+
+
 def test_copy_left_by_a_dead_worker_is_queued_again(alice, org, disk_files):
     source = available(alice, org, disk_files["qcow2"])
     copy = image_copy_start(actor=alice, image=source, region_code="ap-shanghai")

@@ -254,6 +254,20 @@ def test_scanner_timeout_is_an_error(alice_image_available, db):
     slow.stop()
 
 
+def test_running_scan_is_taken_over_only_by_its_job_rerun_after_its_worker_died(alice_image_available, db, settings):
+    from shelf.scanning.services import scans_housekeeping
+
+    scan = Scan.objects.create(image=alice_image_available, status="running", started_at=timezone.now(), attempts=1)
+    slow = ScannerProcess(memory_limit=2 * 1024**3, cpu_limit=0)  # no time at all: the run ends at once
+    assert scan_run(scan=scan, scanner=slow).status == "running"  # another worker may be on it
+    settings.SHELF_JOBS_RERUN_BY_QUEUE = True
+    Scan.objects.filter(pk=scan.pk).update(started_at=timezone.now() - timedelta(days=1))
+    assert scans_housekeeping() == []  # on RQ, the queue reruns the job; the row's age decides nothing
+    scan = scan_run(scan=scan, scanner=slow, resume=True)
+    assert scan.status == "error" and scan.attempts == 2 and "longer than" in scan.error
+    slow.stop()
+
+
 def test_scans_are_private_to_the_organisation(api, alice, bob, disks, django_capture_on_commit_callbacks, web):
     client = api(alice)
     image = import_image(client, disks["clean"], "private", django_capture_on_commit_callbacks)

@@ -1,7 +1,8 @@
 """Run the web server and the background worker together: the one-command local setup.
 
-At scale, run gunicorn and N `db_worker` processes separately instead; this command
-only supervises the two for a single machine and stops both on Ctrl-C.
+The worker is the task backend's: `db_worker` for the database queue, `rqworker` for RQ (SHELF_TASKS_BACKEND=rq).
+At scale, run gunicorn and N workers per queue separately instead (docs/deploy.md); this command only supervises
+them for a single machine and stops them on Ctrl-C.
 """
 
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -24,8 +26,13 @@ class Command(BaseCommand):
     def handle(self, *args, bind, workers, threads, **options):
         python = sys.executable
         manage = [python, os.path.abspath(sys.argv[0])]
+        if settings.TASKS["default"]["BACKEND"] == "shelf.workers.RQBackend":
+            # Its scheduler starts the jobs that run later (run_after): a boot watch, a retried delivery.
+            worker = ["rqworker", "--with-scheduler", *settings.TASK_QUEUES]
+        else:
+            worker = ["db_worker", "--queue-name", "*", "--interval", "0.5"]
         children = [
-            subprocess.Popen([*manage, "db_worker", "--queue-name", "*", "--interval", "0.5"]),
+            subprocess.Popen([*manage, *worker]),
             subprocess.Popen([*manage, "housekeeping", "--every", "300"]),
             subprocess.Popen(
                 [
