@@ -14,8 +14,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -90,6 +92,7 @@ class Shelf:
     root: Path
     database_url: str
     processes: list[subprocess.Popen] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # more environment, e.g. REDIS_URL and SHELF_TASKS_BACKEND=rq
 
     @property
     def env(self) -> dict:
@@ -100,6 +103,7 @@ class Shelf:
             "SHELF_DATA_DIR": str(self.root / "data"),
             "DATABASE_URL": self.database_url,
             "SHELF_LOG_LEVEL": "CRITICAL",
+            **self.extra,
         }
 
     def manage(self, *args: str) -> str:
@@ -139,6 +143,23 @@ class Shelf:
                 return url
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def worker(self) -> subprocess.Popen:
+        """One background worker of the configured backend, on both queues, in a session of its own (so that a
+        kill reaches the job it runs too)."""
+        if self.extra.get("SHELF_TASKS_BACKEND") == "rq":
+            command = ["rqworker", "--with-scheduler", "default", "scans"]
+        else:
+            command = ["db_worker", "--queue-name", "*", "--interval", "0.5"]
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "manage.py"), *command],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
 
     def stop(self) -> None:
         for process in self.processes:
@@ -302,8 +323,21 @@ def _stored(shelf: Shelf) -> tuple[str, str, int]:
 def _cli(root: Path, base: str, token: str, source: Path) -> tuple[list[str], dict]:
     env = {"PATH": os.environ["PATH"], "HOME": str(root), "SHELF_CONFIG": str(root / "cli.json"), "SHELF_URL": base}
     command = [str(Path(sys.executable).with_name("shelf")), "image", "import", str(source), "-r", "ap-guangzhou",
-               "-n", "fault upload", "-f", "raw", "--no-wait"]  # fmt: skip
+               "-n", "fault upload", "--no-wait"]  # fmt: skip
     return command, {**env, "SHELF_TOKEN": token}
+
+
+def _filesystem_disk(root: Path, mib: int) -> Path:
+    """A raw disk that validation accepts (GPT, ext4, a Debian-like tree) of about `mib` MiB, mostly one random file."""
+    from shelf.images.builders import debian12_tree, ext4_from_tree, partitioned
+
+    tree = debian12_tree(root / "tree")
+    (tree / "srv").mkdir(parents=True, exist_ok=True)
+    _random_file(tree / "srv" / "payload.bin", mib)
+    disk = partitioned(ext4_from_tree(tree, root / "root.ext4"), root / "disk.raw", "gpt")
+    shutil.rmtree(tree)
+    (root / "root.ext4").unlink(missing_ok=True)
+    return disk
 
 
 def disk_full(root: Path) -> tuple[bool, list[str]]:
@@ -401,10 +435,96 @@ def web_killed_mid_upload(root: Path) -> tuple[bool, list[str]]:
     return same, lines if same else [*lines, "PROBLEM: the stored object is not the file"]
 
 
+def worker_killed_mid_copy(root: Path) -> tuple[bool, list[str]]:
+    """kill -9 of an RQ worker (and the work horse running the job) while it copies a 768 MiB image to another
+    region, on PostgreSQL + Redis; a new worker: RQ's abandoned-job handling runs the copy again, which ends with
+    one copy, byte-identical, validated once."""
+    redis_db = "9"
+    subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=True, capture_output=True)
+    with private_postgres(root) as cluster:
+        shelf = Shelf(root, cluster.url)
+        shelf.extra = {
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "SHELF_TASKS_BACKEND": "rq",
+            # A short lease, so that the dead worker's job is requeued within seconds, not minutes.
+            "SHELF_WORKER_HEARTBEAT": "2",
+            "SHELF_WORKER_LEASE_GRACE": "3",
+            "SHELF_WORKER_MAINTENANCE": "2",
+        }
+        shelf.manage("migrate", "--noinput", "-v", "0")
+        token = _provider_token(shelf)
+        source = _filesystem_disk(root, 768)
+        lines, problems = [], []
+        try:
+            base = shelf.serve(workers=2)
+            first = shelf.worker()
+            command, env = _cli(root, base, token, source)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                return False, [f"the import failed: {(done.stdout + done.stderr)[-400:]}"]
+            image_id = done.stdout.split()[-1]
+            headers = {"Authorization": f"Bearer {token}"}
+            deadline = time.monotonic() + 300
+            while (image := httpx.get(f"{base}/api/v1/images/{image_id}", headers=headers).json())[
+                "status"
+            ] != "available":
+                if time.monotonic() > deadline or image["status"] == "failed":
+                    return False, [f"the source image is {image['status']}: {image.get('failure_reason')}"]
+                time.sleep(0.5)
+            copy = httpx.post(f"{base}/api/v1/images/{image_id}/copy", json={"region": "ap-shanghai"}, headers=headers)
+            copy_id = copy.json()["id"]
+            tmp = root / "data" / "objects" / ".tmp"
+            deadline = time.monotonic() + 60
+            while not any(p.stat().st_size > 64 << 20 for p in tmp.glob("*") if p.is_file()):
+                if time.monotonic() > deadline:
+                    return False, ["the copy never started streaming"]
+                time.sleep(0.02)
+            copied = max(p.stat().st_size for p in tmp.glob("*") if p.is_file())
+            os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse
+            first.wait()
+            shelf.processes.remove(first)
+            killed_at = time.monotonic()
+            lines.append(f"worker and work horse killed (-9) with {copied >> 20} of 768 MiB copied")
+            shelf.worker()
+            deadline = time.monotonic() + 180
+            while (status := httpx.get(f"{base}/api/v1/images/{copy_id}", headers=headers).json()["status"]) not in (
+                "available",
+                "failed",
+            ):
+                if time.monotonic() > deadline:
+                    return False, [*lines, f"the copy is still {status} 180 s after the kill"]
+                time.sleep(0.5)
+            lines.append(f"the copy is {status} {time.monotonic() - killed_at:.0f} s after the kill")
+            facts = shelf.manage(
+                "shell",
+                "-c",
+                "import json; from shelf.audit.models import AuditEvent; from shelf.images.models import Image; "
+                f"copies = Image.objects.filter(source_image_id={image_id!r}); "
+                "print('FACTS ' + json.dumps({'copies': copies.count(), 'sha': [c.sha256 for c in copies], "
+                "'source_sha': Image.objects.get(pk=" + repr(image_id) + ").sha256, "
+                "'validated': AuditEvent.objects.filter(action='image.available', target_id__in=[str(c.pk) for c in copies]).count()}))",
+            )
+        finally:
+            shelf.stop()
+            subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=False, capture_output=True)
+    facts = json.loads(facts.split("FACTS ", 1)[1])
+    objects = [p for p in (root / "data" / "objects").rglob(f"*{copy_id}*") if p.is_file()]
+    lines.append(
+        f"{facts['copies']} copy, sha256 {'equal to' if facts['sha'] == [facts['source_sha']] else 'NOT'} the source's, "
+        f"validated {facts['validated']}x, {len(objects)} object file(s) under its key"
+    )
+    if status != "available" or facts["copies"] != 1 or facts["sha"] != [facts["source_sha"]]:
+        problems.append("the copy did not end as one available, identical image")
+    if facts["validated"] != 1:
+        problems.append("the copy was validated more or less than once")
+    return not problems, lines + [f"PROBLEM: {p}" for p in problems]
+
+
 SCENARIOS: dict[str, Callable[[Path], tuple[bool, list[str]]]] = {
     "postgres-restart": postgres_restart,
     "web-killed-mid-upload": web_killed_mid_upload,
     "disk-full": disk_full,
+    "worker-killed-mid-copy": worker_killed_mid_copy,
 }
 
 
