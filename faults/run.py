@@ -7,6 +7,12 @@ status is non-zero when any scenario fails. `python faults/run.py [NAME ...]` ru
 - postgres-restart: PostgreSQL restarted (fast shutdown) under load from 8 clients against 2 gunicorn workers.
   Requests during the outage must fail cleanly (503 with Retry-After, no 500, no traceback) and every request
   must succeed again within a few seconds of the server being back, without restarting Shelf.
+- web-killed-mid-upload: every web process killed (-9) while `shelf image import` streams 192 MiB; the CLI resumes
+  against a new web process and the stored object is the file (SHA-256).
+- disk-full: the object store on a 40 MiB filesystem during a 96 MiB import: a clear error, nothing of the refused
+  chunk kept, the quota unchanged; once the filesystem grows the same command resumes and stores the file.
+- worker-killed-mid-copy: an RQ worker and its work horse killed (-9) while copying a 768 MiB image to another region
+  (PostgreSQL + Redis); RQ's abandoned-job handling runs the copy again: one copy, identical, validated once.
 """
 
 from __future__ import annotations
