@@ -1,7 +1,7 @@
 """Mixed load on PostgreSQL (issue 16): 50 clients for 60 s against 2 gunicorn web and 2 worker processes.
 
-A PostgreSQL cluster of its own (faults.run.private_postgres), the demo data (alice's products on real images,
-bruce), then 10 buyers with a balance and 5 providers with a draft each. The clients, all at once:
+A PostgreSQL cluster of its own (faults.run.private_postgres), Redis database 8 (cache, sessions, RQ), the demo
+data (alice's products on real images, bruce), then 10 buyers with a balance and 5 providers with a draft each. The clients, all at once:
 - 30 readers: catalog searches, the catalog API's product, the product page;
 - 10 editors, two per draft: each reads the draft and saves its summary with the lock_version it read, so the
   pairs collide (409, counted) and every save that succeeded is checked afterwards: none may be lost;
@@ -19,7 +19,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,12 +28,13 @@ from pathlib import Path
 
 import httpx
 
-from faults.run import REPO, Shelf, private_postgres
+from faults.run import Shelf, private_postgres
 
 CLIENTS = int(os.environ.get("SHELF_LOAD_CLIENTS", "50"))
 SECONDS = int(os.environ.get("SHELF_LOAD_SECONDS", "60"))
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm0Zr4wQXbHgTD6cSxpPSgfyJ5Y1L1vH6o1m2GzZ0aD load@bench"
 ORDERS_PER_BUYER = 4
+REDIS_DB = "8"  # of the machine's Redis on loopback, flushed before and after
 
 SEED = """
 import json
@@ -197,6 +197,8 @@ def bench_load() -> Iterator[str]:
     try:
         with private_postgres(root) as cluster:
             shelf = Shelf(root, cluster.url)
+            subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
+            shelf.extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}", "SHELF_TASKS_BACKEND": "rq"}
             shelf.manage("migrate", "--noinput", "-v", "0")
             shelf.manage("demo_data")
             seed_file = root / "seed.py"
@@ -204,31 +206,17 @@ def bench_load() -> Iterator[str]:
             out = shelf.manage("shell", "-c", f"exec(open({str(seed_file)!r}).read())")
             seed = json.loads(out.split("SEED ", 1)[1])
             yield (
-                f"PostgreSQL (own cluster), 2 gunicorn web processes, 2 db_worker processes; {CLIENTS} clients for "
-                f"{SECONDS} s: 30 readers, 10 editors on 5 drafts, 5 uploaders, 5 buyers"
+                f"PostgreSQL (own cluster) and Redis (cache, sessions, RQ), 2 gunicorn web processes, 2 rqworkers; "
+                f"{CLIENTS} clients for {SECONDS} s: 30 readers, 10 editors on 5 drafts, 5 uploaders, 5 buyers"
             )
             base = shelf.serve(workers=2)
-            for _ in range(2):
-                shelf.processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            str(REPO / "manage.py"),
-                            "db_worker",
-                            "--queue-name",
-                            "*",
-                            "--interval",
-                            "0.5",
-                        ],
-                        env=shelf.env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
+            shelf.worker()
+            shelf.worker()
             try:
                 yield from _run(base, seed, shelf)
             finally:
                 shelf.stop()
+                subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=False, capture_output=True)
     finally:
         subprocess.run(["rm", "-rf", str(root)], check=False)
 

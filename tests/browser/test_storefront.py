@@ -44,7 +44,9 @@ def test_visitor_searches_and_opens_the_product(live_server, page, width, height
     assert price.bounding_box()["y"] + price.bounding_box()["height"] <= height, "the price is below the fold"
     expect(page.locator(".buy-box")).to_contain_text("Debian GNU/Linux 12 (bookworm)")
     expect(page.locator("#verified")).to_contain_text("mariadb-server")
-    # Every picture loaded (from the storefront's own URL: the policy allows nothing else).
+    # Every picture loaded (from the storefront's own URL: the policy allows nothing else). The load event comes
+    # once every picture has arrived or failed: on a loaded machine that is after the text above is there.
+    page.wait_for_load_state("load")
     assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=SHOTS / f"product-{width}.png", full_page=True)
     page.screenshot(path=SHOTS / f"product-{width}-fold.png")
