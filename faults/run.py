@@ -139,6 +139,7 @@ class Shelf:
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )  # fmt: skip
         )
         url = f"http://127.0.0.1:{port}"
@@ -168,14 +169,19 @@ class Shelf:
         return process
 
     def stop(self) -> None:
+        # Each process leads a session of its own: signalling the group reaches what it forked too (gunicorn's
+        # workers, RQ's work horse and scheduler).
         for process in self.processes:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         # VMs the workers started (qemu daemonizes: a boot check, an instance) have their files under the root.
         subprocess.run(["pkill", "-9", "-f", f"qemu-system.*{self.root}"], check=False)
 
