@@ -12,9 +12,11 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -221,10 +223,27 @@ def snapshot() -> dict:
         return state
 
 
+def local_files(data_dir: Path) -> dict:
+    """Settings that keep every stored object in `data_dir`, whatever storage the environment selects: the matrix
+    is about who may reach an object, and its shared objects outlive the per-test S3 buckets of tests/conftest.py
+    (S3's own paths have their own tests)."""
+    return {
+        "DATA_DIR": data_dir,
+        "SHELF_STORAGE": "shelf.storage.local.LocalStorage",
+        "STORAGES": {
+            **django_settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": data_dir / "media"},
+            },
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("matrix-data")
-    with django_db_blocker.unblock(), override_settings(DATA_DIR=data_dir), transaction.atomic():
+    with django_db_blocker.unblock(), override_settings(**local_files(data_dir)), transaction.atomic():
         world = _build_world(data_dir)
         world.baseline = snapshot()
         yield world
@@ -234,4 +253,5 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _data_dir(settings, world):
     """The shared objects' files (pictures, documents) live in the module's data directory, not a per-test one."""
-    settings.DATA_DIR = world.data_dir
+    for name, value in local_files(world.data_dir).items():
+        setattr(settings, name, value)
