@@ -13,6 +13,8 @@ status is non-zero when any scenario fails. `python faults/run.py [NAME ...]` ru
   chunk kept, the quota unchanged; once the filesystem grows the same command resumes and stores the file.
 - worker-killed-mid-copy: an RQ worker and its work horse killed (-9) while copying a 768 MiB image to another region
   (PostgreSQL + Redis); RQ's abandoned-job handling runs the copy again: one copy, identical, validated once.
+- worker-killed-mid-scan: the same, mid-scan of an image of 30,000 files: the rerun takes the scan over and finishes
+  it, after the kill, as the image's one scan.
 """
 
 from __future__ import annotations
@@ -339,13 +341,16 @@ def _cli(root: Path, base: str, token: str, source: Path) -> tuple[list[str], di
     return command, {**env, "SHELF_TOKEN": token}
 
 
-def _filesystem_disk(root: Path, mib: int) -> Path:
+def _filesystem_disk(root: Path, mib: int, files: int = 0) -> Path:
     """A raw disk that validation accepts (GPT, ext4, a Debian-like tree) of about `mib` MiB, mostly one random file."""
     from shelf.images.builders import debian12_tree, ext4_from_tree, partitioned
 
     tree = debian12_tree(root / "tree")
     (tree / "srv").mkdir(parents=True, exist_ok=True)
     _random_file(tree / "srv" / "payload.bin", mib)
+    for n in range(files):  # files for the scanner to walk and read
+        (tree / "srv" / f"f{n // 1000}").mkdir(exist_ok=True)
+        (tree / "srv" / f"f{n // 1000}" / f"{n}.bin").write_bytes(os.urandom(4096))
     disk = partitioned(ext4_from_tree(tree, root / "root.ext4"), root / "disk.raw", "gpt")
     shutil.rmtree(tree)
     (root / "root.ext4").unlink(missing_ok=True)
@@ -532,11 +537,85 @@ def worker_killed_mid_copy(root: Path) -> tuple[bool, list[str]]:
     return not problems, lines + [f"PROBLEM: {p}" for p in problems]
 
 
+def worker_killed_mid_scan(root: Path) -> tuple[bool, list[str]]:
+    """kill -9 of an RQ worker, its work horse and the scanner it runs, in the middle of the scan of an image with
+    30,000 files (PostgreSQL + Redis); a new worker: RQ runs the scan job again, which takes the scan over and
+    finishes it once, after the kill."""
+    redis_db = "9"
+    subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=True, capture_output=True)
+    with private_postgres(root) as cluster:
+        shelf = Shelf(root, cluster.url)
+        shelf.extra = {
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "SHELF_TASKS_BACKEND": "rq",
+            "SHELF_WORKER_HEARTBEAT": "2",
+            "SHELF_WORKER_LEASE_GRACE": "3",
+            "SHELF_WORKER_MAINTENANCE": "2",
+        }
+        shelf.manage("migrate", "--noinput", "-v", "0")
+        token = _provider_token(shelf)
+        source = _filesystem_disk(root, 256, files=30000)
+        lines = []
+        try:
+            base = shelf.serve(workers=2)
+            first = shelf.worker()
+            command, env = _cli(root, base, token, source)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                return False, [f"the import failed: {(done.stdout + done.stderr)[-400:]}"]
+            image_id = done.stdout.split()[-1]
+            headers = {"Authorization": f"Bearer {token}"}
+            latest = f"{base}/api/v1/images/{image_id}/scans/latest"
+            deadline = time.monotonic() + 300
+            while (scan := httpx.get(latest, headers=headers)).status_code != 200 or scan.json()["status"] != "running":
+                if time.monotonic() > deadline:
+                    return False, ["the scan never started running"]
+                time.sleep(0.05)
+            os.killpg(first.pid, signal.SIGKILL)  # the worker, its work horse and the scanner they started
+            killed_wall = time.time()
+            first.wait()
+            shelf.processes.remove(first)
+            killed_at = time.monotonic()
+            lines.append("worker, work horse and scanner killed (-9) while the scan was running")
+            shelf.worker()
+            deadline = time.monotonic() + 300
+            while (scan := httpx.get(latest, headers=headers).json())["status"] not in ("done", "failed", "error"):
+                if time.monotonic() > deadline:
+                    return False, [*lines, f"the scan is still {scan['status']} 300 s after the kill"]
+                time.sleep(0.5)
+            lines.append(
+                f"the scan is {scan['status']} ({scan.get('verdict')}) {time.monotonic() - killed_at:.0f} s after the kill"
+            )
+            facts = shelf.manage(
+                "shell",
+                "-c",
+                "import json; from shelf.scanning.models import Scan; "
+                f"scans = Scan.objects.filter(image_id={image_id!r}); "
+                "print('FACTS ' + json.dumps({'scans': scans.count(), 'done': scans.filter(status='done').count(), "
+                "'finished': max(s.finished_at.timestamp() for s in scans if s.finished_at)}))",
+            )
+        finally:
+            shelf.stop()
+            subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=False, capture_output=True)
+    facts = json.loads(facts.split("FACTS ", 1)[1])
+    after = facts["finished"] - killed_wall
+    lines.append(
+        f"{facts['scans']} scan row(s) for the image, {facts['done']} done, finished {after:+.1f} s after the kill"
+    )
+    problems = []
+    if after <= 0:
+        problems.append("the scan had finished before the kill: nothing was proven")
+    if scan["status"] != "done" or (facts["scans"], facts["done"]) != (1, 1):
+        problems.append("the scan did not end as one finished scan")
+    return not problems, lines + [f"PROBLEM: {p}" for p in problems]
+
+
 SCENARIOS: dict[str, Callable[[Path], tuple[bool, list[str]]]] = {
     "postgres-restart": postgres_restart,
     "web-killed-mid-upload": web_killed_mid_upload,
     "disk-full": disk_full,
     "worker-killed-mid-copy": worker_killed_mid_copy,
+    "worker-killed-mid-scan": worker_killed_mid_scan,
 }
 
 
