@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from faults.run import Shelf, private_postgres
+from faults.run import Shelf, private_postgres, redis_database, rq_env
 
 CLIENTS = int(os.environ.get("SHELF_LOAD_CLIENTS", "50"))
 SECONDS = int(os.environ.get("SHELF_LOAD_SECONDS", "60"))
@@ -195,10 +195,8 @@ def _buyer(base, token, seed, rec: Recorder, stop, keys: list):
 def bench_load() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="shelf-bench-load-"))
     try:
-        with private_postgres(root) as cluster:
-            shelf = Shelf(root, cluster.url)
-            subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
-            shelf.extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}", "SHELF_TASKS_BACKEND": "rq"}
+        with private_postgres(root) as cluster, redis_database(REDIS_DB) as redis_url:
+            shelf = Shelf(root, cluster.url, extra=rq_env(redis_url))
             shelf.manage("migrate", "--noinput", "-v", "0")
             shelf.manage("demo_data")
             seed_file = root / "seed.py"
@@ -216,7 +214,6 @@ def bench_load() -> Iterator[str]:
                 yield from _run(base, seed, shelf)
             finally:
                 shelf.stop()
-                subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=False, capture_output=True)
     finally:
         subprocess.run(["rm", "-rf", str(root)], check=False)
 

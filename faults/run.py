@@ -74,6 +74,25 @@ def private_postgres(root: Path) -> Iterator[PrivateCluster]:
             cluster.ctl("stop", "-m", "immediate")
 
 
+FAULTS_REDIS_DB = "9"
+SHORT_LEASE = {"SHELF_WORKER_HEARTBEAT": "2", "SHELF_WORKER_LEASE_GRACE": "3", "SHELF_WORKER_MAINTENANCE": "2"}
+
+
+@contextlib.contextmanager
+def redis_database(number: str) -> Iterator[str]:
+    """Database `number` of the machine's Redis on loopback, empty, emptied again afterwards; yields its URL."""
+    subprocess.run(["redis-cli", "-n", number, "flushdb"], check=True, capture_output=True)
+    try:
+        yield f"redis://127.0.0.1:6379/{number}"
+    finally:
+        subprocess.run(["redis-cli", "-n", number, "flushdb"], check=False, capture_output=True)
+
+
+def rq_env(redis_url: str) -> dict:
+    """Shelf's environment for Redis (cache, sessions, throttle) and RQ workers."""
+    return {"REDIS_URL": redis_url, "SHELF_TASKS_BACKEND": "rq"}
+
+
 @dataclass
 class PrivateCluster:
     data: Path
@@ -456,18 +475,9 @@ def worker_killed_mid_copy(root: Path) -> tuple[bool, list[str]]:
     """kill -9 of an RQ worker (and the work horse running the job) while it copies a 768 MiB image to another
     region, on PostgreSQL + Redis; a new worker: RQ's abandoned-job handling runs the copy again, which ends with
     one copy, byte-identical, validated once."""
-    redis_db = "9"
-    subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=True, capture_output=True)
-    with private_postgres(root) as cluster:
-        shelf = Shelf(root, cluster.url)
-        shelf.extra = {
-            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-            "SHELF_TASKS_BACKEND": "rq",
-            # A short lease, so that the dead worker's job is requeued within seconds, not minutes.
-            "SHELF_WORKER_HEARTBEAT": "2",
-            "SHELF_WORKER_LEASE_GRACE": "3",
-            "SHELF_WORKER_MAINTENANCE": "2",
-        }
+    with private_postgres(root) as cluster, redis_database(FAULTS_REDIS_DB) as redis_url:
+        # A short lease, so that the dead worker's job is requeued within seconds, not minutes.
+        shelf = Shelf(root, cluster.url, extra={**rq_env(redis_url), **SHORT_LEASE})
         shelf.manage("migrate", "--noinput", "-v", "0")
         token = _provider_token(shelf)
         source = _filesystem_disk(root, 768)
@@ -523,7 +533,6 @@ def worker_killed_mid_copy(root: Path) -> tuple[bool, list[str]]:
             )
         finally:
             shelf.stop()
-            subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=False, capture_output=True)
     facts = json.loads(facts.split("FACTS ", 1)[1])
     objects = [p for p in (root / "data" / "objects").rglob(f"*{copy_id}*") if p.is_file()]
     lines.append(
@@ -541,17 +550,9 @@ def worker_killed_mid_scan(root: Path) -> tuple[bool, list[str]]:
     """kill -9 of an RQ worker, its work horse and the scanner it runs, in the middle of the scan of an image with
     30,000 files (PostgreSQL + Redis); a new worker: RQ runs the scan job again, which takes the scan over and
     finishes it once, after the kill."""
-    redis_db = "9"
-    subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=True, capture_output=True)
-    with private_postgres(root) as cluster:
-        shelf = Shelf(root, cluster.url)
-        shelf.extra = {
-            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-            "SHELF_TASKS_BACKEND": "rq",
-            "SHELF_WORKER_HEARTBEAT": "2",
-            "SHELF_WORKER_LEASE_GRACE": "3",
-            "SHELF_WORKER_MAINTENANCE": "2",
-        }
+    with private_postgres(root) as cluster, redis_database(FAULTS_REDIS_DB) as redis_url:
+        # A short lease, so that the dead worker's job is requeued within seconds, not minutes.
+        shelf = Shelf(root, cluster.url, extra={**rq_env(redis_url), **SHORT_LEASE})
         shelf.manage("migrate", "--noinput", "-v", "0")
         token = _provider_token(shelf)
         source = _filesystem_disk(root, 256, files=30000)
@@ -596,7 +597,6 @@ def worker_killed_mid_scan(root: Path) -> tuple[bool, list[str]]:
             )
         finally:
             shelf.stop()
-            subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=False, capture_output=True)
     facts = json.loads(facts.split("FACTS ", 1)[1])
     after = facts["finished"] - killed_wall
     lines.append(

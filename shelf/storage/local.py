@@ -29,6 +29,19 @@ def _is_full(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+@contextlib.contextmanager
+def file_lock(lock: Path) -> Iterator[None]:
+    """An exclusive lock of the processes of this machine, held on the file `lock` (made if missing)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 class LocalStorage:
     def __init__(self, location: str):
         self.root = Path(location)
@@ -98,17 +111,8 @@ class LocalStorage:
         stripe = hashlib.sha256(key.encode()).hexdigest()[:LOCK_STRIPE_HEX]
         return self.locks / stripe
 
-    @contextlib.contextmanager
-    def staging_lock(self, key: str) -> Iterator[None]:
-        lock = self._lockfile(key)
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def staging_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self._lockfile(key))
 
     # whole objects
 

@@ -10,10 +10,8 @@ so an upload resumes on any web process, after any restart.
 """
 
 import contextlib
-import fcntl
 import hashlib
 import io
-import os
 import shutil
 import tempfile
 from collections import OrderedDict
@@ -30,7 +28,7 @@ from django.db import connection
 from django.utils.http import content_disposition_header
 
 from shelf.storage.base import StorageError
-from shelf.storage.local import KEY_RE, LOCK_STRIPE_HEX
+from shelf.storage.local import KEY_RE, LOCK_STRIPE_HEX, file_lock
 from shelf.storage.models import StagedObject
 
 PART_MIN = 5 * 1024 * 1024
@@ -73,6 +71,20 @@ def _errors(what: str, key: str) -> Iterator[None]:
         raise StorageError(f"Object storage refused to {what} {key}: {_code(exc)}") from exc
     except BotoCoreError as exc:
         raise StorageError(f"Object storage could not {what} {key}: {exc}") from exc
+
+
+def _whole_parts(chunks: Iterator[bytes], size: int, buffer: bytearray) -> Iterator[bytes]:
+    """Each part of exactly `size` bytes as `chunks` fill `buffer`; what is left after the last one stays in it.
+    At most one part is held in memory."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            take = min(size - len(buffer), len(view))
+            buffer += view[:take]
+            view = view[take:]
+            if len(buffer) == size:
+                yield bytes(buffer)
+                buffer.clear()
 
 
 class S3Storage:
@@ -137,19 +149,11 @@ class S3Storage:
         part = offset // size  # whole parts kept; a part after them left by an abandoned attempt is overwritten
         buffer = bytearray(self._read_tail(key, offset))
         self._drop_tails(key, keep=offset)
-        written = 0
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                take = min(size - len(buffer), len(view))
-                buffer += view[:take]
-                view = view[take:]
-                written += take
-                if len(buffer) == size:
-                    part += 1
-                    self._upload_part(staged, part, bytes(buffer))
-                    buffer.clear()
-        end = offset + written
+        for data in _whole_parts(chunks, size, buffer):
+            part += 1
+            self._upload_part(staged, part, data)
+        end = part * size + len(buffer)  # the buffer starts where the whole parts end
+        written = end - offset
         with _errors("store the staged tail of", key):
             self.client.put_object(Bucket=self.bucket, Key=self._tail_key(key, end), Body=bytes(buffer))
         staged.size = end
@@ -230,14 +234,8 @@ class S3Storage:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
             return
-        self.locks.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.locks / digest.hex()[:LOCK_STRIPE_HEX], os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self.locks / digest.hex()[:LOCK_STRIPE_HEX]):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     # whole objects
 
@@ -253,35 +251,28 @@ class S3Storage:
         self._check(key)
         size = self.part_size
         buffer = bytearray()
-        upload_id, parts, written = None, [], 0
+        upload_id, parts = None, []
+
+        def add_part(data: bytes) -> None:
+            number = len(parts) + 1
+            etag = self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )["ETag"]
+            parts.append({"PartNumber": number, "ETag": etag})
+
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    take = min(size - len(buffer), len(view))
-                    buffer += view[:take]
-                    view = view[take:]
-                    written += take
-                    if len(buffer) == size:
-                        with _errors("store a part of", key):
-                            if upload_id is None:
-                                upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
-                            number = len(parts) + 1
-                            etag = self.client.upload_part(
-                                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
-                            )["ETag"]
-                        parts.append({"PartNumber": number, "ETag": etag})
-                        buffer.clear()
+            for data in _whole_parts(chunks, size, buffer):
+                with _errors("store a part of", key):
+                    if upload_id is None:
+                        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+                    add_part(data)
+            written = len(parts) * size + len(buffer)
             with _errors("store", key):
                 if upload_id is None:
                     self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
                 else:
                     if buffer:
-                        number = len(parts) + 1
-                        etag = self.client.upload_part(
-                            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
-                        )["ETag"]
-                        parts.append({"PartNumber": number, "ETag": etag})
+                        add_part(bytes(buffer))
                     self.client.complete_multipart_upload(
                         Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
                     )
